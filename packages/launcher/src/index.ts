@@ -1,0 +1,2 @@
+/** Public surface of @ner-launch/launcher. */
+export { main } from './main.js';

@@ -1,0 +1,2 @@
+/** Public surface of @ner-launch/worker. */
+export { createLogger, log, type Logger } from './logger.js';
