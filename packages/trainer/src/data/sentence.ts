@@ -1,0 +1,9 @@
+/** One labelled sentence as every reader returns it. */
+export interface Sentence {
+  /** Words, already split (the CSV's `tokens` list or CoNLL's first column). */
+  tokens: string[];
+  /** One IOB2 tag per word (`O`, `B-PER`, `I-PER`, ...). */
+  tags: string[];
+  /** Where it came from, for error messages: file path and 1-based line (CoNLL) or record (CSV). */
+  source: { file: string; line: number };
+}
