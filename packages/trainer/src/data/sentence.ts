@@ -4,6 +4,9 @@ export interface Sentence {
   tokens: string[];
   /** One IOB2 tag per word (`O`, `B-PER`, `I-PER`, ...). */
   tags: string[];
-  /** Where it came from, for error messages: file path and 1-based line (CoNLL) or record (CSV). */
-  source: { file: string; line: number };
+  /**
+   * Where it came from, for error messages: file path, 1-based line where the sentence starts
+   * and, for CSV, the 1-based data record (header excluded).
+   */
+  source: { file: string; line: number; record?: number };
 }
