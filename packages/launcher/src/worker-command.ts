@@ -1,0 +1,26 @@
+/** The command line each worker process runs for a launch target. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LaunchTarget } from './launch-config.js';
+
+/** The `ner-launch` bin of this checkout/install. */
+export const NER_LAUNCH_BIN = fileURLToPath(new URL('../bin/ner-launch.mjs', import.meta.url));
+
+/** The process-group check script (`ner-launch test`), written in @ner-launch/worker. */
+export function selfTestScript(): string {
+  const workerIndex = fileURLToPath(import.meta.resolve('@ner-launch/worker'));
+  return join(dirname(workerIndex), 'self-test.ts');
+}
+
+/** argv (after the node binary) of a worker running `target`. */
+export function workerArgv(target: LaunchTarget): string[] {
+  if (target.kind === 'train') return [NER_LAUNCH_BIN, 'train', ...target.args];
+  const path = resolve(target.path);
+  if (!existsSync(path))
+    throw new Error(
+      `launch target '${target.path}' is neither \`train\` nor an existing script file (looked for ${path})`,
+    );
+  // Scripts may be TypeScript and import our packages' TypeScript sources: run them through tsx.
+  return ['--import', import.meta.resolve('tsx'), path, ...target.args];
+}

@@ -1,0 +1,124 @@
+/**
+ * Where a worker's stdout and stderr go: to the launcher's console with a `[rank N] ` prefix
+ * on every line, and/or to per-rank files under --log_dir; the stderr tail is kept for the
+ * failure summary.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+/** How much stderr is kept per rank for the failure summary. */
+const TAIL_LINES = 30;
+const TAIL_LINE_CHARS = 500;
+
+/** Console streams of the launcher (injectable for tests). */
+export interface ConsoleStreams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Output routing settings of one attempt. */
+export interface OutputOptions {
+  console: ConsoleStreams;
+  logDir?: string;
+  /** With logDir: 1 stdout, 2 stderr, 3 both also on the console. */
+  tee: 0 | 1 | 2 | 3;
+  attempt: number;
+  /** Prefix console lines with `[rank N] ` (off for a single worker, whose output passes through as is). */
+  prefix: boolean;
+}
+
+/** Splits a byte stream into lines and writes each one prefixed. */
+class LinePrefixer {
+  private pending = '';
+  constructor(
+    private readonly prefix: string,
+    private readonly sink: (line: string) => void,
+  ) {}
+
+  push(chunk: string): void {
+    const text = this.pending + chunk;
+    const lines = text.split('\n');
+    this.pending = lines.pop() ?? '';
+    for (const line of lines) this.sink(`${this.prefix}${line}\n`);
+  }
+
+  flush(): void {
+    if (this.pending !== '') this.sink(`${this.prefix}${this.pending}\n`);
+    this.pending = '';
+  }
+}
+
+/** The output handling of one worker process. */
+export class RankOutput {
+  private readonly tail: string[] = [];
+  private tailPending = '';
+  private readonly consoleOut?: LinePrefixer;
+  private readonly consoleErr?: LinePrefixer;
+  private readonly files: WriteStream[] = [];
+  private readonly fileOut?: WriteStream;
+  private readonly fileErr?: WriteStream;
+
+  constructor(
+    readonly rank: number,
+    options: OutputOptions,
+  ) {
+    const prefix = options.prefix ? `[rank ${rank}] ` : '';
+    const toConsoleOut = options.logDir === undefined || (options.tee & 1) !== 0;
+    const toConsoleErr = options.logDir === undefined || (options.tee & 2) !== 0;
+    if (toConsoleOut)
+      this.consoleOut = new LinePrefixer(prefix, (l) => options.console.stdout.write(l));
+    if (toConsoleErr)
+      this.consoleErr = new LinePrefixer(prefix, (l) => options.console.stderr.write(l));
+    if (options.logDir !== undefined) {
+      const dir = join(options.logDir, `attempt_${options.attempt}`, `rank_${rank}`);
+      mkdirSync(dir, { recursive: true });
+      // Logs are appended while the worker runs (tail -f, and kept when the launcher is
+      // killed), so they are plain streams rather than atomic whole-file writes.
+      this.fileOut = createWriteStream(join(dir, 'stdout.log'));
+      this.fileErr = createWriteStream(join(dir, 'stderr.log'));
+      this.files.push(this.fileOut, this.fileErr);
+    }
+  }
+
+  /** Takes a chunk of the worker's stdout. */
+  stdout(chunk: Buffer | string): void {
+    const text = chunk.toString();
+    this.consoleOut?.push(text);
+    this.fileOut?.write(text);
+  }
+
+  /** Takes a chunk of the worker's stderr. */
+  stderr(chunk: Buffer | string): void {
+    const text = chunk.toString();
+    this.consoleErr?.push(text);
+    this.fileErr?.write(text);
+    const lines = (this.tailPending + text).split('\n');
+    this.tailPending = lines.pop() ?? '';
+    for (const line of lines) this.keep(line);
+  }
+
+  /** Adds a line the launcher itself attributes to this worker (e.g. a spawn error). */
+  note(line: string): void {
+    this.keep(line);
+    this.consoleErr?.push(`${line}\n`);
+  }
+
+  private keep(line: string): void {
+    this.tail.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+  }
+
+  /** The last lines of stderr. */
+  stderrTail(): string[] {
+    return this.tailPending === '' ? [...this.tail] : [...this.tail, this.tailPending];
+  }
+
+  /** Flushes partial lines and closes the log files. */
+  async close(): Promise<void> {
+    this.consoleOut?.flush();
+    this.consoleErr?.flush();
+    await Promise.all(
+      this.files.map((f) => new Promise<void>((resolve) => f.end(() => resolve()))),
+    );
+  }
+}
