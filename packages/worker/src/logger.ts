@@ -11,7 +11,11 @@ export type { Logger };
 const require = createRequire(import.meta.url);
 
 function prettyStream(): NodeJS.WritableStream | undefined {
-  if (!process.stderr.isTTY || process.env.NER_LOG_FORMAT === 'json') return undefined;
+  // NER_LOG_FORMAT: the launcher asks its workers (whose stderr is a pipe to it) for readable
+  // lines when its own terminal is a TTY.
+  const format = process.env.NER_LOG_FORMAT;
+  if (format === 'json') return undefined;
+  if (format !== 'pretty' && !process.stderr.isTTY) return undefined;
   try {
     const pretty = require('pino-pretty') as (options: object) => NodeJS.WritableStream;
     return pretty({

@@ -1,0 +1,208 @@
+/**
+ * Reads `pytorch_model.bin` as written by `torch.save`: the zip container (torch >= 1.6:
+ * `<name>/data.pkl` plus one `<name>/data/<key>` entry per storage) or the legacy stream
+ * (magic, protocol and sys-info pickles, the state-dict pickle, then the raw storages).
+ * The pickles go through the restricted unpickler; tensors are then gathered from storages.
+ */
+import { readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
+import { CheckpointError } from './checkpoint-error.js';
+import { decodeElements, ELEMENT_SIZE, type ElementDtype } from './element-decode.js';
+import type { StateDict } from './state-dict.js';
+import {
+  unpicklePlain,
+  unpickleStateDict,
+  type StorageRef,
+  type TensorRef,
+} from './torch-pickle.js';
+
+/** Tensors of a PyTorch checkpoint, converted to float32, with their stored dtypes. */
+export interface TorchCheckpointContents {
+  tensors: StateDict;
+  storedDtypes: Map<string, ElementDtype>;
+  format: 'zip' | 'legacy';
+}
+
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+
+function isZip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+}
+
+/** Builds every tensor from its storage bytes, honouring offset and strides. */
+function materialise(
+  refs: Map<string, TensorRef>,
+  storageBytes: (storage: StorageRef) => Uint8Array,
+): Pick<TorchCheckpointContents, 'tensors' | 'storedDtypes'> {
+  const decoded = new Map<string, Float32Array>();
+  // A storage that backs exactly one tensor can be handed over without a copy; shared
+  // (tied) storages are copied per tensor so no two parameters alias one buffer.
+  const users = new Map<string, number>();
+  for (const ref of refs.values())
+    users.set(ref.storage.key, (users.get(ref.storage.key) ?? 0) + 1);
+  const tensors: StateDict = new Map();
+  const storedDtypes = new Map<string, ElementDtype>();
+  for (const [name, ref] of refs) {
+    const { storage, offset, shape, stride } = ref;
+    const cacheKey = `${storage.key}:${storage.dtype}`;
+    let data = decoded.get(cacheKey);
+    if (!data) {
+      const bytes = storageBytes(storage);
+      const available = Math.floor(bytes.byteLength / ELEMENT_SIZE[storage.dtype]);
+      data = decodeElements(bytes, storage.dtype, available);
+      decoded.set(cacheKey, data);
+    }
+    const count = shape.reduce((a, b) => a * b, 1);
+    let last = offset;
+    for (let d = 0; d < shape.length; d++) if (shape[d]! > 0) last += (shape[d]! - 1) * stride[d]!;
+    if (count > 0 && (offset < 0 || last >= data.length || stride.some((s) => s < 0)))
+      throw new Error(
+        `tensor "${name}" (shape [${shape.join(', ')}], offset ${offset}) reaches element ${last} of storage ${storage.key}, which holds ${data.length}`,
+      );
+    let out: Float32Array;
+    let contiguous = true;
+    for (let d = shape.length - 1, expected = 1; d >= 0; expected *= shape[d]!, d--)
+      if (shape[d]! > 1 && stride[d] !== expected) contiguous = false;
+    if (contiguous)
+      out =
+        users.get(storage.key) === 1 && offset === 0 && count === data.length
+          ? data
+          : data.slice(offset, offset + count);
+    else {
+      // A strided view (e.g. a transposed tied weight): walk the index odometer.
+      out = new Float32Array(count);
+      const index = new Array<number>(shape.length).fill(0);
+      let source = offset;
+      for (let i = 0; i < count; i++) {
+        out[i] = data[source]!;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          index[d]!++;
+          source += stride[d]!;
+          if (index[d]! < shape[d]!) break;
+          source -= index[d]! * stride[d]!;
+          index[d] = 0;
+        }
+      }
+    }
+    tensors.set(name, { shape: [...shape], data: out });
+    storedDtypes.set(name, storage.dtype);
+  }
+  return { tensors, storedDtypes };
+}
+
+function readZip(bytes: Uint8Array, file: string): TorchCheckpointContents {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (error) {
+    throw new CheckpointError(
+      file,
+      `corrupt or truncated zip archive (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  const pickles = Object.keys(entries).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length !== 1)
+    throw new CheckpointError(
+      file,
+      `zip archive is not a torch.save file: expected one <name>/data.pkl, found ${pickles.length}`,
+    );
+  const prefix = pickles[0]!.slice(0, -'data.pkl'.length);
+  const byteorder = entries[`${prefix}byteorder`];
+  if (byteorder && new TextDecoder().decode(byteorder).trim() !== 'little')
+    throw new CheckpointError(file, 'big-endian torch checkpoints are not supported');
+  let refs: Map<string, TensorRef>;
+  try {
+    refs = unpickleStateDict(entries[pickles[0]!]!, 0).tensors;
+  } catch (error) {
+    throw new CheckpointError(file, `${pickles[0]}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const result = materialise(refs, (storage) => {
+      const data = entries[`${prefix}data/${storage.key}`];
+      if (!data)
+        throw new Error(`storage entry ${prefix}data/${storage.key} is missing from the archive`);
+      const need = storage.numel * ELEMENT_SIZE[storage.dtype];
+      if (data.byteLength < need)
+        throw new Error(
+          `storage entry ${prefix}data/${storage.key} has ${data.byteLength} bytes, expected ${need}`,
+        );
+      return data;
+    });
+    return { ...result, format: 'zip' };
+  } catch (error) {
+    throw new CheckpointError(file, (error as Error).message, { cause: error });
+  }
+}
+
+function readLegacy(bytes: Uint8Array, file: string): TorchCheckpointContents {
+  try {
+    let pos = 0;
+    const magic = unpicklePlain(bytes, pos);
+    if (
+      BigInt(
+        typeof magic.value === 'number' || typeof magic.value === 'bigint' ? magic.value : -1,
+      ) !== LEGACY_MAGIC
+    )
+      throw new Error(
+        'not a PyTorch checkpoint (neither a zip archive nor the legacy magic number)',
+      );
+    const protocol = unpicklePlain(bytes, magic.end);
+    if (protocol.value !== LEGACY_PROTOCOL)
+      throw new Error(`unsupported legacy torch protocol version ${String(protocol.value)}`);
+    const sysInfo = unpicklePlain(bytes, protocol.end);
+    if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false)
+      throw new Error('big-endian torch checkpoints are not supported');
+    const main = unpickleStateDict(bytes, sysInfo.end);
+    const keys = unpicklePlain(bytes, main.end);
+    if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string'))
+      throw new Error('legacy storage key list is malformed');
+    pos = keys.end;
+    // Storages follow in key-list order, each an int64 element count then the raw elements.
+    const sizes = new Map<string, ElementDtype>();
+    for (const ref of main.tensors.values()) sizes.set(ref.storage.key, ref.storage.dtype);
+    const storageData = new Map<string, Uint8Array>();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const key of keys.value as string[]) {
+      const dtype = sizes.get(key);
+      if (!dtype) throw new Error(`legacy storage ${key} is not used by any tensor`);
+      if (pos + 8 > bytes.byteLength) throw new Error(`truncated: storage ${key} header missing`);
+      const numel = Number(view.getBigInt64(pos, true));
+      pos += 8;
+      const length = numel * ELEMENT_SIZE[dtype];
+      if (numel < 0 || pos + length > bytes.byteLength)
+        throw new Error(
+          `truncated: storage ${key} needs ${length} bytes, ${bytes.byteLength - pos} left`,
+        );
+      storageData.set(key, bytes.subarray(pos, pos + length));
+      pos += length;
+    }
+    const result = materialise(main.tensors, (storage) => {
+      const data = storageData.get(storage.key);
+      if (!data) throw new Error(`legacy storage ${storage.key} is missing`);
+      return data;
+    });
+    return { ...result, format: 'legacy' };
+  } catch (error) {
+    throw new CheckpointError(file, (error as Error).message, { cause: error });
+  }
+}
+
+/** Parses `torch.save` output held in memory; `file` is used in error messages only. */
+export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchCheckpointContents {
+  return isZip(bytes) ? readZip(bytes, file) : readLegacy(bytes, file);
+}
+
+/** Reads a `pytorch_model.bin` (or any `torch.save`d state dict) without executing it. */
+export async function readTorchCheckpoint(path: string): Promise<TorchCheckpointContents> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new CheckpointError(path, `cannot read weight file (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  return parseTorchCheckpoint(bytes, path);
+}
