@@ -1,0 +1,17 @@
+/** Inverted dropout with seeded masks; the identity in eval mode. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { SeededRandom } from './seeded-random.js';
+
+/** Train/eval mode plus the generator that seeds each dropout mask. */
+export interface DropoutContext {
+  training: boolean;
+  rng: SeededRandom;
+}
+
+/** Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) when training. */
+export function dropout(x: tf.Tensor, rate: number, context: DropoutContext): tf.Tensor {
+  if (!context.training || rate === 0) return x;
+  const uniform = tf.randomUniform(x.shape, 0, 1, 'float32', context.rng.int());
+  const keep = tf.cast(tf.greaterEqual(uniform, rate), 'float32');
+  return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
+}
