@@ -258,14 +258,43 @@ export {
 } from './predict/run-predict.js';
 export {
   Predictor,
+  checkTrained,
   type PredictOptions,
   type PredictResult,
 } from './predict/predictor.js';
 export { wordWindows, type WordWindow, type WindowSummary } from './predict/word-windows.js';
 export { lengthBuckets } from './predict/length-buckets.js';
 export { splitTextWords, wordSpanText, type TextWords } from './predict/text-words.js';
+export { predictedText, type PredictedEntity, type PredictedText } from './predict/entity-lines.js';
 export {
-  predictedText,
-  type PredictedEntity,
-  type PredictedText,
-} from './predict/entity-lines.js';
+  planAdapter,
+  parseAdapterListing,
+  parseNvidiaSmi,
+  isSoftwareAdapter,
+  cudaIdFromEnv,
+  type AdapterEntry,
+  type AdapterPlan,
+  type NvidiaGpu,
+} from './gpu/adapter-selection.js';
+export { LossScaler, type LossScalerOptions, type LossScalerState } from './optim/loss-scaler.js';
+export {
+  planMixedPrecision,
+  createLossScaler,
+  scaleLoss,
+  finishGradients,
+  type MixedPrecisionPlan,
+  type GradientStepDecision,
+} from './mixed-precision.js';
+export {
+  fusedBiasGelu,
+  fusedResidualLayerNorm,
+  fusedAttention,
+  registerTiledMatmul,
+} from './gpu/fused-ops.js';
+export {
+  runKernelChecks,
+  type KernelCheckResult,
+  type ErrorScopeDevice,
+} from './gpu/kernel-checks.js';
+export { relativeError, randomArray } from './gpu/kernels/kernel-compare.js';
+export { fusedAdamWWebgpu, type FusedAdamWStep } from './gpu/kernels/fused-adamw.js';

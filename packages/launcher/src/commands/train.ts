@@ -1,0 +1,42 @@
+/**
+ * `ner-launch train [train flags]`: the built-in NER trainer. The launcher starts it on each
+ * worker (`ner-launch --cpu --num_processes 2 train ...`), where the worker env (RANK,
+ * WORLD_SIZE, ...) says which process it is; started without one it is a single process.
+ * Flags come from one schema (@ner-launch/trainer's TRAIN_FLAGS), also read from `--config`
+ * YAML; a flag on the command line wins over the file.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import {
+  resolveTrainOptions,
+  runTraining,
+  TrainFlagError,
+  trainFlagYargsOptions,
+} from '@ner-launch/trainer';
+
+/** The yargs module of `train`. */
+export const trainCommand: CommandModule = {
+  command: 'train',
+  describe:
+    'Train a BERT NER model (the reference trainer): flags below, or --config FILE.yaml of them',
+  builder: (y: Argv) =>
+    y
+      .options(trainFlagYargsOptions())
+      .epilogue(
+        'Precedence: command-line flag > --config YAML > default. --batch_size is per process.',
+      ),
+  handler: async (argv) => {
+    try {
+      const options = await resolveTrainOptions(argv as Record<string, unknown>);
+      await runTraining(options);
+    } catch (error) {
+      // The message names the flag, file or record; a stack only helps when debugging.
+      const err = error as Error;
+      const detail =
+        process.env.NER_LOG_LEVEL === 'debug' ? (err.stack ?? err.message) : err.message;
+      process.stderr.write(`ner-launch train: error: ${detail}\n`);
+      // Usage errors exit 2 (as yargs/argparse do), everything else 1; a launched worker's
+      // non-zero exit makes the launcher stop the whole group.
+      process.exitCode = error instanceof TrainFlagError ? 2 : 1;
+    }
+  },
+};

@@ -1,0 +1,237 @@
+/**
+ * `ner-launch train` from validated options to outputs, on every worker (1..N processes):
+ * data → tokenizer and model → param groups, AdamW and schedule → epoch loop (training-loop.ts)
+ * → best model reloaded → test → metrics.json, history.csv, plots and report.html (rank 0).
+ * The steps live in their own modules; this file only orders them.
+ */
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Accelerator, fromEnv, log as processLog, type Logger } from '@ner-launch/worker';
+import { initBackend } from '../backend.js';
+import {
+  classificationReport,
+  formatClassificationReport,
+} from '../metrics/classification-report.js';
+import { nerScores } from '../metrics/ner-scores.js';
+import { bertConfigToJson } from '../model/config.js';
+import type { BertForTokenClassification } from '../model/token-classification.js';
+import { saveCheckpoint } from '../model/weights/checkpoint-dir.js';
+import { AdamW } from '../optim/adamw.js';
+import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
+import type { Sentence } from '../data/sentence.js';
+import { evaluate, type EncodedSet } from './evaluation.js';
+import { writeHistoryFiles, type EpochRecord, type TestResults } from './history.js';
+import { buildLrSchedule, optimizerStepsPerEpoch } from './lr-schedule.js';
+import { loadModelForTraining, loadSavedModel } from './model-setup.js';
+import { planParamGroups } from './param-groups.js';
+import { writePlots } from './plots.js';
+import { writeReport } from './report.js';
+import { checkSaveModelPathWritable, TrainFlagError, type TrainOptions } from './train-options.js';
+import { trainLoop } from './training-loop.js';
+import { loadTrainingData } from './training-data.js';
+
+/** What a finished run reports (every rank gets the same figures). */
+export interface TrainingOutcome {
+  history: EpochRecord[];
+  test: TestResults | null;
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  optimizerSteps: number;
+  validationCounts: number[];
+  wallSeconds: number;
+}
+
+/** Test hooks; production callers pass nothing. */
+export interface RunTrainingDeps {
+  accelerator?: Accelerator;
+  log?: Logger;
+}
+
+function encodeSet(encoder: SentenceEncoder, sentences: Sentence[]): EncodedSet {
+  return { sentences, encoded: sentences.map((s) => encoder.encode(s)) };
+}
+
+/**
+ * Writes the best model into save_model_path as HF's save_pretrained does (config.json,
+ * model.safetensors, tokenizer files beside the run's other outputs). The checkpoint is built
+ * complete in a temp directory first, then its files are renamed in one by one, config.json
+ * last, so the directory never holds weights without their config or the user's other files
+ * get replaced.
+ */
+async function saveBestModel(
+  dir: string,
+  model: BertForTokenClassification,
+  labels: readonly string[],
+  tokenizer: Parameters<typeof saveCheckpoint>[1]['tokenizer'],
+): Promise<void> {
+  const staging = join(dir, '.best-model-staging');
+  await rm(staging, { recursive: true, force: true });
+  await saveCheckpoint(staging, {
+    config: bertConfigToJson(model.config),
+    stateDict: model.toStateDict(),
+    labels,
+    tokenizer,
+  });
+  const files = (await readdir(staging)).sort((a, b) =>
+    a === 'config.json' ? 1 : b === 'config.json' ? -1 : a.localeCompare(b),
+  );
+  for (const file of files) await rename(join(staging, file), join(dir, file));
+  await rm(staging, { recursive: true, force: true });
+}
+
+/** Runs a whole training job on this worker. */
+export async function runTraining(
+  options: TrainOptions,
+  deps: RunTrainingDeps = {},
+): Promise<TrainingOutcome> {
+  const started = Date.now();
+  const log = deps.log ?? processLog;
+  // TODO(issue 5): resume (model, optimizer, scheduler, RNG, sampler position, history).
+  // Refused rather than ignored, so nobody believes a run resumed when it restarted.
+  if (options.resume_from_checkpoint !== undefined)
+    throw new TrainFlagError(
+      'resume_from_checkpoint',
+      '--resume_from_checkpoint is not implemented yet in this build',
+    );
+  // Fail on an unwritable output folder before joining the group or reading any data.
+  const rank = deps.accelerator?.rank ?? fromEnv().rank;
+  if (rank === 0) await checkSaveModelPathWritable(options.save_model_path);
+  const backend = await initBackend(options.backend);
+  const accelerator = deps.accelerator ?? (await Accelerator.create());
+  const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
+  try {
+    accelerator.setSeed(options.seed);
+    mainLog.info(
+      `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}, batch ${options.batch_size} per process`,
+    );
+
+    const data = await loadTrainingData(options);
+    mainLog.info(
+      `Data: ${data.origin}; ${data.train.length}/${data.val.length}/${data.test.length} sentences; labels ${data.labels.join(' ')}`,
+    );
+    const bundle = await loadModelForTraining(options, data.labels);
+    const { model, tokenizer } = bundle;
+    const encoder = new SentenceEncoder(tokenizer, data.labels, {
+      maxLength: options.max_len,
+      labelAllSubtokens: options.label_all_subtokens,
+    });
+    const train = encodeSet(encoder, data.train);
+    const val = encodeSet(encoder, data.val);
+    const test = encodeSet(encoder, data.test);
+    mainLog.info(`Tokenized: ${encoder.describe()}`);
+
+    const plan = planParamGroups(model.parameters.names(), options);
+    model.setFrozen(plan.frozen);
+    const trainable = new Set(model.trainableNames());
+    const groups = plan.groups
+      .map((g) => ({ ...g, params: g.params.filter((name) => trainable.has(name)) }))
+      .filter((g) => g.params.length > 0);
+    const optimizer = new AdamW(
+      groups.map((g) => ({ name: g.name, params: g.params, lr: g.lr, weightDecay: g.weightDecay })),
+    );
+    if (plan.frozen.length > 0)
+      mainLog.info(
+        `Frozen: ${plan.frozen.length} parameters (--freeze_layers ${options.freeze_layers})`,
+      );
+
+    const batchesPerEpoch = accelerator.prepare({
+      datasetLength: train.encoded.length,
+      batchSize: options.batch_size,
+    }).batchesPerEpoch;
+    const schedule = buildLrSchedule({
+      ...options,
+      stepsPerEpoch: optimizerStepsPerEpoch(batchesPerEpoch, options.gradient_accumulation_steps),
+    });
+    mainLog.info(
+      `Schedule: ${schedule.kind}, ${schedule.stepsPerEpoch} optimizer steps per epoch, warmup ${schedule.warmupSteps}, total ${schedule.totalSteps}`,
+    );
+    model.setDropoutSeed((options.seed + 7919 * accelerator.rank) >>> 0);
+
+    const saveDir = options.save_model_path;
+    const result = await trainLoop({
+      accelerator,
+      model,
+      optimizer,
+      baseLrs: groups.map((g) => g.lr),
+      schedule,
+      options,
+      labels: data.labels,
+      train,
+      val,
+      padId: tokenizer.padId,
+      log: mainLog,
+      saveBest: async () => {
+        if (accelerator.isMainProcess) {
+          await mkdir(saveDir, { recursive: true });
+          await saveBestModel(saveDir, model, data.labels, tokenizer);
+        }
+        await accelerator.waitForEveryone();
+      },
+      afterEpoch: async (history) => {
+        if (accelerator.isMainProcess) await writeHistoryFiles(saveDir, history, null);
+      },
+    });
+    model.dispose();
+
+    // Test with the best model, as the reference reloads it from save_model_path.
+    // TODO(multi-node): ranks on other machines need the best model sent to them.
+    const best = await loadSavedModel(saveDir, options.seed);
+    const evaluated = await evaluate(best, test, {
+      accelerator,
+      labels: data.labels,
+      batchSize: options.batch_size,
+      padId: tokenizer.padId,
+      label: 'Test',
+    });
+    best.dispose();
+    const scores = nerScores(evaluated.gold, evaluated.pred);
+    const testResults: TestResults = { loss: evaluated.loss, ...scores };
+    const reportText = formatClassificationReport(
+      classificationReport(evaluated.gold, evaluated.pred, { zeroDivision: 1 }),
+    );
+    const f = (x: number): string => x.toFixed(3);
+    accelerator.print(
+      `\nTest loss ${f(testResults.loss)} | Test precision ${f(scores.overall_precision)} | Test recall ${f(scores.overall_recall)} | Test f1 score ${f(scores.overall_f1)} | Test accuracy ${f(scores.overall_accuracy)}\n` +
+        `Test precision w/o O-tags ${f(scores.without_O.overall_precision)} | Test recall w/o O-tags ${f(scores.without_O.overall_recall)} | Test f1 score w/o O-tags ${f(scores.without_O.overall_f1)} | Test accuracy w/o O-tags ${f(scores.without_O.overall_accuracy)}\n\n` +
+        reportText,
+    );
+
+    const wallSeconds = (Date.now() - started) / 1000;
+    if (accelerator.isMainProcess) {
+      await writeHistoryFiles(saveDir, result.history, testResults);
+      await writePlots(saveDir, result.history);
+      await writeReport(saveDir, {
+        history: result.history,
+        test: testResults,
+        classificationReportText: reportText,
+        settings: {
+          ...options,
+          world_size: accelerator.worldSize,
+          backend,
+          labels: data.labels,
+          data: data.origin,
+          tokenization: encoder.describe(),
+          best_epoch: result.bestEpoch,
+          stopped_early: result.stoppedEarly,
+          optimizer_steps: result.optimizerSteps,
+          wall_seconds: Number(wallSeconds.toFixed(1)),
+        },
+      });
+      mainLog.info(
+        `Done in ${wallSeconds.toFixed(1)} s: best epoch ${result.bestEpoch}, test F1 ${f(scores.overall_f1)}; outputs in ${saveDir}`,
+      );
+    }
+    await accelerator.waitForEveryone();
+    return {
+      history: result.history,
+      test: testResults,
+      bestEpoch: result.bestEpoch,
+      stoppedEarly: result.stoppedEarly,
+      optimizerSteps: result.optimizerSteps,
+      validationCounts: result.validationCounts,
+      wallSeconds,
+    };
+  } finally {
+    if (!deps.accelerator) await accelerator.end();
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The epoch loop of the reference trainer, data-parallel: per batch forward + backward, every
+ * `gradient_accumulation_steps` batches an all-reduce, a global-norm clip, the schedule's
+ * learning rate and an AdamW step; k validations per epoch; per-epoch figures, early stopping
+ * and the best-model save.
+ *
+ * Loss normalisation (why the figures do not depend on how a global batch is split): each
+ * rank divides its summed token loss by (labelled tokens of the whole optimizer step over
+ * all ranks) / world size, so the mean of the ranks' gradients is exactly the gradient of the
+ * global batch's mean token loss. Every rank computes that count itself from the shared
+ * sampler order, without communication. With one process and no accumulation this is HF's
+ * mean loss, i.e. the reference's.
+ */
+import {
+  DistributedSampler,
+  type Accelerator,
+  type JsonValue,
+  type Logger,
+} from '@ner-launch/worker';
+import type { BertForTokenClassification, Gradients } from '../model/token-classification.js';
+import { seqevalResult } from '../metrics/ner-scores.js';
+import type { AdamW } from '../optim/adamw.js';
+import { batchTensors, collate, disposeBatch, labelledCount } from './batches.js';
+import {
+  initialEarlyStopping,
+  meanValidation,
+  updateEarlyStopping,
+  validationBatchIndices,
+  type ValidationFigures,
+} from './early-stopping.js';
+import { argmaxHost, evaluate, type EncodedSet } from './evaluation.js';
+import type { EpochRecord } from './history.js';
+import { lrFactorAt, type LrSchedule } from './lr-schedule.js';
+import { createProgress } from './progress.js';
+import type { TrainOptions } from './train-options.js';
+import { scoreSentence, type ScoredSentence } from './word-tags.js';
+
+/** Everything the loop works with. */
+export interface LoopContext {
+  accelerator: Accelerator;
+  model: BertForTokenClassification;
+  optimizer: AdamW;
+  /** Base learning rate of each optimizer group (same order as optimizer.groups). */
+  baseLrs: number[];
+  schedule: LrSchedule;
+  options: TrainOptions;
+  labels: readonly string[];
+  train: EncodedSet;
+  val: EncodedSet;
+  padId: number;
+  log: Logger;
+  /** Saves the current model as the best one (called on every rank; rank 0 writes). */
+  saveBest: (epoch: number) => Promise<void>;
+  /** Called after each epoch with the history so far (rank 0 writes metrics files). */
+  afterEpoch: (history: readonly EpochRecord[]) => Promise<void>;
+}
+
+/** What training produced. */
+export interface LoopResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  optimizerSteps: number;
+  /** Validations run in each epoch (k, or fewer when an epoch has fewer batches). */
+  validationCounts: number[];
+}
+
+/** Runs the epochs; every rank calls it. */
+export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
+  const { accelerator, model, optimizer, options } = ctx;
+  const accumulation = options.gradient_accumulation_steps;
+  const k = options.num_validate_during_training;
+  // Every rank's sampler (as accelerator.prepare builds this rank's), so each rank knows the
+  // whole global batch of every step.
+  const samplers = Array.from(
+    { length: accelerator.worldSize },
+    (_, rank) =>
+      new DistributedSampler({
+        datasetLength: ctx.train.encoded.length,
+        batchSize: options.batch_size,
+        shuffle: true,
+        seed: accelerator.seed,
+        rank,
+        worldSize: accelerator.worldSize,
+      }),
+  );
+  const mySampler = samplers[accelerator.rank];
+  let stopping = initialEarlyStopping();
+  const history: EpochRecord[] = [];
+  let step = 0;
+  // Batches seen so far (the reference's `timestep`, shown in the log line every 50 batches).
+  let timestep = 0;
+  let stoppedEarly = false;
+  const validationCounts: number[] = [];
+  const trainingSet = ctx.train;
+
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const batches = mySampler.batches(epoch);
+    // Every rank's batches of this epoch, to count the labelled tokens of each optimizer step.
+    const allBatches = samplers.map((s) => s.batches(epoch));
+    const validateAfter = new Set(validationBatchIndices(batches.length, k));
+    const validations: ValidationFigures[] = [];
+    const stepLosses: number[] = [];
+    const scored: ScoredSentence[] = [];
+    let gradients: Gradients | undefined;
+    let windowLoss = 0;
+    let normalizer = 1;
+    let lastLr = 0;
+    const progress = createProgress({
+      label: `Epoch ${epoch + 1}/${options.epochs}`,
+      total: batches.length,
+      enabled: accelerator.isMainProcess,
+    });
+
+    for (let i = 0; i < batches.length; i++) {
+      if (i % accumulation === 0) {
+        const end = Math.min(i + accumulation, batches.length);
+        let globalCount = 0;
+        for (const rankBatches of allBatches)
+          for (let j = i; j < end; j++)
+            globalCount += labelledCount(rankBatches[j].indices.map((x) => trainingSet.encoded[x]));
+        normalizer = Math.max(1, globalCount) / accelerator.worldSize;
+        gradients = new Map();
+        windowLoss = 0;
+      }
+      const batch = batches[i];
+      const examples = batch.indices.map((x) => trainingSet.encoded[x]);
+      const host = collate(examples, ctx.padId);
+      const tensors = batchTensors(host);
+      let predictions: Int32Array;
+      try {
+        const result = model.computeGradients(tensors, {
+          training: true,
+          lossNormalizer: normalizer,
+          into: gradients,
+        });
+        gradients = result.gradients;
+        windowLoss += result.loss;
+        // TODO(model): take the training forward's argmax from computeGradients (dropout on,
+        // as the reference's train metrics) instead of this extra eval-mode forward.
+        const { logits } = model.forward(tensors.inputIds, tensors.attentionMask, undefined, {
+          training: false,
+        });
+        predictions = argmaxHost(logits);
+        logits.dispose();
+      } finally {
+        disposeBatch(tensors);
+      }
+      const mine = batch.indices.map((x, row) => {
+        const e = trainingSet.encoded[x];
+        const start = row * host.seqLen;
+        return scoreSentence(
+          e.wordIds,
+          predictions.subarray(start, start + e.inputIds.length),
+          trainingSet.sentences[x].tags,
+          ctx.labels,
+        );
+      });
+      scored.push(
+        ...((await accelerator.gatherForMetrics(
+          mine as unknown as JsonValue[],
+          batch,
+        )) as unknown as ScoredSentence[]),
+      );
+
+      if ((i + 1) % accumulation === 0 || i === batches.length - 1) {
+        const reduced = await accelerator.reduceGradients(gradients!);
+        accelerator.clipGradNorm(reduced, options.max_grad_norm);
+        const factor = lrFactorAt(ctx.schedule, step);
+        optimizer.groups.forEach((group, g) => (group.lr = ctx.baseLrs[g] * factor));
+        lastLr = optimizer.groups[0]?.lr ?? 0;
+        optimizer.step(reduced, model.parameters);
+        step++;
+        stepLosses.push(windowLoss);
+        gradients = undefined;
+      }
+      if (i % 50 === 0)
+        ctx.log.info(
+          `Epoch ${epoch} | Batch ${i}/${batches.length} | Timestep ${timestep} | LR ${lastLr.toFixed(10)} | Train loss ${windowLoss.toFixed(3)}`,
+        );
+      timestep++;
+      progress.update(i + 1, { loss: windowLoss });
+
+      if (validateAfter.has(i)) {
+        progress.stop();
+        const result = await evaluate(model, ctx.val, {
+          accelerator,
+          labels: ctx.labels,
+          batchSize: options.batch_size,
+          padId: ctx.padId,
+          label: 'Validation',
+        });
+        const scores = seqevalResult(result.gold, result.pred);
+        validations.push({
+          loss: result.loss,
+          accuracy: scores.overall_accuracy,
+          f1: scores.overall_f1,
+        });
+        ctx.log.info(
+          `Validation loss ${result.loss.toFixed(3)} | Validation precision ${scores.overall_precision.toFixed(3)} | Validation recall ${scores.overall_recall.toFixed(3)} | Validation f1 score ${scores.overall_f1.toFixed(3)} | Validation accuracy ${scores.overall_accuracy.toFixed(3)}`,
+        );
+      }
+    }
+    progress.stop();
+
+    // Each step's loss is this rank's share; the mean over ranks is the global step loss.
+    const pooled = await accelerator.group.allReduce(Float32Array.from(stepLosses), 'mean');
+    const trainLoss = pooled.reduce((a, b) => a + b, 0) / Math.max(1, pooled.length);
+    const trainScores = seqevalResult(
+      scored.map((s) => s.gold),
+      scored.map((s) => s.pred),
+    );
+    validationCounts.push(validations.length);
+    const val = meanValidation(validations);
+    const record: EpochRecord = {
+      epoch: epoch + 1,
+      train_loss: trainLoss,
+      train_accuracy: trainScores.overall_accuracy,
+      train_f1: trainScores.overall_f1,
+      val_loss: val.loss,
+      val_accuracy: val.accuracy,
+      val_f1: val.f1,
+      lr: lastLr,
+    };
+    history.push(record);
+    ctx.log.info(
+      `Epoch ${epoch} | Train loss ${trainLoss.toFixed(3)} | Train accuracy ${record.train_accuracy.toFixed(3)} | Train f1 score ${record.train_f1.toFixed(3)} | Val loss ${val.loss.toFixed(3)} | Val accuracy ${val.accuracy.toFixed(3)} | Val f1 score ${val.f1.toFixed(3)} | LR ${lastLr.toExponential(3)}`,
+    );
+
+    const decision = updateEarlyStopping(stopping, epoch + 1, val.f1, {
+      patience: options.patience,
+      validationsPerEpoch: k,
+    });
+    if (decision.save) {
+      ctx.log.info(
+        `Validation f1 score ${val.f1.toFixed(4)} improved from ${Number.isFinite(stopping.bestF1) ? stopping.bestF1.toFixed(4) : 'none'}; saving the model to ${options.save_model_path}`,
+      );
+      await ctx.saveBest(epoch + 1);
+    }
+    stopping = decision.state;
+    await ctx.afterEpoch(history);
+    if (decision.stop) {
+      ctx.log.info('Training is aborted as validation f1 score has not improved');
+      stoppedEarly = epoch + 1 < options.epochs;
+      break;
+    }
+  }
+  return {
+    history,
+    bestEpoch: stopping.bestEpoch,
+    stoppedEarly,
+    optimizerSteps: step,
+    validationCounts,
+  };
+}
