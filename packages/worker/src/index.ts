@@ -1,3 +1,49 @@
 /** Public surface of @ner-launch/worker. */
 export { createLogger, log, type Logger } from './logger.js';
 export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
+export {
+  envForRank,
+  fromEnv,
+  isLaunchedWorker,
+  toEnv,
+  processesPerMachine,
+  standaloneWorkerEnv,
+  MIXED_PRECISION_VALUES,
+  WORKER_ENV_NAMES,
+  type MixedPrecision,
+  type WorkerEnv,
+  type WorkerGroupSpec,
+} from './worker-env.js';
+export { Accelerator, type AcceleratorOptions, type NamedGradients } from './accelerator.js';
+export {
+  DistributedSampler,
+  seededRandom,
+  type DistributedSamplerOptions,
+  type SamplerBatch,
+} from './distributed-sampler.js';
+export {
+  CollectiveTimeoutError,
+  PeerLostError,
+  ProcessGroupError,
+  ProtocolError,
+  RendezvousRefusedError,
+  RendezvousTimeoutError,
+  type AllReduceOptions,
+  type JsonValue,
+  type ProcessGroup,
+  type ReduceOp,
+  type WireDType,
+} from './process-group.js';
+export { GrpcProcessGroup, type GrpcProcessGroupOptions } from './grpc-process-group.js';
+export { SingleProcessGroup } from './single-process-group.js';
+export { GradientBucketer, planBuckets, DEFAULT_BUCKET_BYTES } from './gradient-buckets.js';
+export { runSelfTest, SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from './self-test.js';
+export {
+  decodeHalf,
+  encodeHalf,
+  float32ToBf16Bits,
+  float32ToFp16Bits,
+  bf16BitsToFloat32,
+  fp16BitsToFloat32,
+  roundToHalf,
+} from './half-precision.js';

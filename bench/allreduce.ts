@@ -1,0 +1,176 @@
+/**
+ * All-reduce benchmark (not a test): algbw and busbw (= algbw × 2(n−1)/n, nccl-tests'
+ * definition) of the gRPC ring all-reduce for 4 MB..256 MB on 2 and 4 local processes,
+ * beside raw TCP loopback throughput measured in the same run. Writes
+ * bench/results/allreduce.json with machine info.
+ *   node --import tsx bench/allreduce.ts [--sizes-mb 4,16,64,256] [--procs 2,4]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Accelerator, toEnv, writeFileAtomic, standaloneWorkerEnv } from '@ner-launch/worker';
+
+const self = fileURLToPath(import.meta.url);
+const MB = 1024 * 1024;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Worker mode: times all-reduce for each size; rank 0 prints one JSON line per size. */
+async function worker(sizesMb: number[]): Promise<void> {
+  const acc = await Accelerator.create();
+  for (const mb of sizesMb) {
+    const data = new Float32Array((mb * MB) / 4).fill(1);
+    const iterations = mb >= 128 ? 3 : mb >= 32 ? 5 : 10;
+    for (let i = 0; i < 2; i++) await acc.group.allReduce(data, 'sum'); // warm-up (JIT)
+    const times: number[] = [];
+    let cpuSeconds = 0;
+    for (let i = 0; i < iterations; i++) {
+      await acc.waitForEveryone();
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await acc.group.allReduce(data, 'sum');
+      times.push((performance.now() - start) / 1000);
+      const used = process.cpuUsage(cpu);
+      cpuSeconds += (used.user + used.system) / 1e6;
+    }
+    const cpuPerOp = await acc.group.gatherObject(cpuSeconds / iterations);
+    // Every rank's time of an op is bounded by the slowest; take the max over ranks per op.
+    const all = await acc.group.gatherObject(times);
+    const perOp = times.map((_, i) => Math.max(...all.map((t) => t[i])));
+    const mean = perOp.reduce((a, b) => a + b, 0) / perOp.length;
+    const n = acc.worldSize;
+    const algbw = (mb * MB) / mean / 1e9;
+    if (acc.isMainProcess)
+      process.stdout.write(
+        `${JSON.stringify({ processes: n, sizeMB: mb, iterations, meanSeconds: mean, minSeconds: Math.min(...perOp), algbwGBps: algbw, busbwGBps: (algbw * 2 * (n - 1)) / n, cpuSecondsPerOpPerRank: cpuPerOp.reduce((a, b) => a + b, 0) / n })}\n`,
+      );
+  }
+  await acc.end();
+}
+
+/** Raw TCP loopback throughput: a child process sinks `totalMb` sent in 1 MB writes. */
+async function tcpLoopback(totalMb: number): Promise<number> {
+  const sink = spawn(process.execPath, ['--import', 'tsx', self, '--tcp-sink', String(totalMb)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve) =>
+    sink.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
+  const chunk = Buffer.alloc(MB, 7);
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const start = performance.now();
+  const done = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+  for (let i = 0; i < totalMb; i++)
+    if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  socket.destroy();
+  sink.kill();
+  return (totalMb * MB) / seconds / 1e9;
+}
+
+function tcpSink(totalMb: number): void {
+  const server = createServer((socket) => {
+    let received = 0;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+      if (received >= totalMb * MB) socket.write('k');
+    });
+  });
+  server.listen(0, '127.0.0.1', () =>
+    process.stdout.write(`${(server.address() as { port: number }).port}\n`),
+  );
+}
+
+async function runGroup(n: number, sizesMb: number[]): Promise<object[]> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const token = randomBytes(16).toString('hex');
+  const outputs = await Promise.all(
+    Array.from({ length: n }, (_, rank) => {
+      const env = toEnv({
+        ...standaloneWorkerEnv(),
+        rank,
+        localRank: rank,
+        worldSize: n,
+        localWorldSize: n,
+        masterPort: port,
+        runToken: token,
+        rdzvTimeoutS: 60,
+        collectiveTimeoutS: 600,
+      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', self, '--worker', '--sizes-mb', sizesMb.join(',')],
+        {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      return new Promise<string>((resolve, reject) =>
+        child.on('close', (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`rank ${rank} exited with ${code}`)),
+        ),
+      );
+    }),
+  );
+  return outputs[0]
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as object);
+}
+
+async function main(): Promise<void> {
+  const sizesMb = arg('--sizes-mb', '4,16,64,256').split(',').map(Number);
+  if (process.argv.includes('--worker')) return worker(sizesMb);
+  if (process.argv.includes('--tcp-sink')) return tcpSink(Number(arg('--tcp-sink', '1024')));
+  const procs = arg('--procs', '2,4').split(',').map(Number);
+  const tcp = [];
+  for (let i = 0; i < 3; i++) tcp.push(await tcpLoopback(1024));
+  const results = [];
+  for (const n of procs) {
+    const rows = await runGroup(n, sizesMb);
+    for (const row of rows) process.stderr.write(`${JSON.stringify(row)}\n`);
+    results.push(...rows);
+  }
+  const cpuList = cpus();
+  const report = {
+    benchmark: 'ring all-reduce over gRPC (float32 sum, 1 MiB frames)',
+    date: new Date().toISOString(),
+    machine: {
+      cpuModel: cpuList[0]?.model,
+      cores: cpuList.length,
+      totalMemoryGB: Math.round(totalmem() / 1e9),
+      node: process.version,
+      loadAverageAtEnd: loadavg(),
+    },
+    definitions: {
+      algbwGBps: 'bytes of the array / seconds per all-reduce (1e9 bytes/s)',
+      busbwGBps: 'algbw × 2(n−1)/n (nccl-tests)',
+      tcpLoopbackGBps:
+        'one TCP stream between two processes on 127.0.0.1, 1 GiB in 1 MiB writes, best of 3',
+    },
+    tcpLoopbackGBps: Math.max(...tcp),
+    tcpLoopbackRunsGBps: tcp,
+    allReduce: results,
+  };
+  const out = join(dirname(self), 'results', 'allreduce.json');
+  await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();

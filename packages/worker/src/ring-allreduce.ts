@@ -1,0 +1,158 @@
+/**
+ * Ring all-reduce (reduce-scatter, then all-gather) over a RingLink, chunked into pieces that
+ * are pipelined: a piece is forwarded as soon as it has been reduced, so all ring edges carry
+ * data at once. Why every rank ends bit-identical: each block's sum is computed once, by the
+ * rank that owns it, in ring order; the all-gather then copies those exact bits to everyone
+ * (with a half-precision wire the owner rounds its own copy the same way the wire does).
+ */
+import { decodeHalf, encodeHalf, roundToHalf } from './half-precision.js';
+import type { ReduceOp, WireDType } from './process-group.js';
+import { checkFrame, payloadAsUint16, type RingLink, type WireFormat } from './ring-link.js';
+
+const WIRE_FORMATS: Record<WireDType, WireFormat> = {
+  fp32: 'WIRE_FORMAT_FP32',
+  fp16: 'WIRE_FORMAT_FP16',
+  bf16: 'WIRE_FORMAT_BF16',
+};
+
+/** [start, end) of block `c` when `length` elements are split into `n` near-equal blocks. */
+export function blockRange(length: number, n: number, c: number): [number, number] {
+  const base = Math.floor(length / n);
+  const extra = length % n;
+  const start = c * base + Math.min(c, extra);
+  return [start, start + base + (c < extra ? 1 : 0)];
+}
+
+/** [start, end) ranges of the pieces of [start, end), each at most `pieceElements` long. */
+export function pieceRanges(
+  start: number,
+  end: number,
+  pieceElements: number,
+): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let s = start; s < end; s += pieceElements) out.push([s, Math.min(end, s + pieceElements)]);
+  return out;
+}
+
+const mod = (a: number, n: number): number => ((a % n) + n) % n;
+
+// Small monomorphic loops, kept out of the async function so the JIT optimises them.
+function addInto(block: Float32Array, incoming: Float32Array): void {
+  for (let i = 0; i < block.length; i++) block[i] = incoming[i] + block[i];
+}
+
+function divideBy(block: Float32Array, n: number): void {
+  for (let i = 0; i < block.length; i++) block[i] = block[i] / n;
+}
+
+/** All-reduces `data` in place over the ring; `op` is this collective's sequence number. */
+export async function ringAllReduce(
+  link: RingLink,
+  op: number,
+  data: Float32Array,
+  reduce: ReduceOp,
+  wire: WireDType,
+  pieceBytes = link.maxPayloadBytes,
+): Promise<Float32Array> {
+  const n = link.worldSize;
+  const r = link.rank;
+  if (n === 1 || data.length === 0) return data;
+  const format = WIRE_FORMATS[wire];
+  const half = wire === 'fp32' ? undefined : wire;
+  const elementBytes = half ? 2 : 4;
+  if (!(pieceBytes > 0)) throw new RangeError(`piece size ${pieceBytes} must be positive`);
+  const pieceElements = Math.max(
+    1,
+    Math.floor(Math.min(pieceBytes, link.maxPayloadBytes) / elementBytes),
+  );
+  const total = data.length;
+  const pieces = (c: number): Array<[number, number]> => {
+    const [s, e] = blockRange(total, n, c);
+    return pieceRanges(s, e, pieceElements);
+  };
+  // Reused for decoded half pieces and for fp32 payloads that arrive misaligned.
+  const scratch = new Float32Array(Math.min(pieceElements, total));
+  const scratchBytes = new Uint8Array(scratch.buffer);
+
+  const send = (step: number, piece: number, [s, e]: [number, number]): Promise<void> => {
+    let payload: Uint8Array;
+    if (half) {
+      const words = new Uint16Array(e - s);
+      encodeHalf(data.subarray(s, e), words, half);
+      payload = new Uint8Array(words.buffer);
+    } else payload = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
+    return link.send({
+      op,
+      kind: 'FRAME_KIND_ALL_REDUCE',
+      step,
+      piece,
+      total,
+      origin: 0,
+      format,
+      payload,
+    });
+  };
+  const recv = async (
+    step: number,
+    piece: number,
+    [s, e]: [number, number],
+  ): Promise<Float32Array> => {
+    const frame = await link.recv();
+    checkFrame(
+      frame,
+      {
+        op,
+        kind: 'FRAME_KIND_ALL_REDUCE',
+        step,
+        piece,
+        total,
+        format,
+        payloadBytes: (e - s) * elementBytes,
+      },
+      mod(r - 1, n),
+    );
+    const values = scratch.subarray(0, e - s);
+    if (!half) {
+      const payload = frame.payload;
+      if (payload.byteOffset % 4 === 0)
+        return new Float32Array(payload.buffer, payload.byteOffset, e - s);
+      scratchBytes.set(payload);
+      return values;
+    }
+    decodeHalf(payloadAsUint16(frame.payload), values, half);
+    return values;
+  };
+
+  // Reduce-scatter: at step t this rank receives block (r-t-1) from the left, adds its own
+  // contribution and forwards it at step t+1; after n-1 steps it owns block (r+1) fully reduced.
+  const first = pieces(r);
+  for (let p = 0; p < first.length; p++) await send(0, p, first[p]);
+  for (let t = 0; t < n - 1; t++) {
+    const c = mod(r - t - 1, n);
+    const ranges = pieces(c);
+    for (let p = 0; p < ranges.length; p++) {
+      const [s, e] = ranges[p];
+      const incoming = await recv(t, p, ranges[p]);
+      const block = data.subarray(s, e);
+      // Order matters for identical bits: incoming (the ranks before) + own contribution.
+      addInto(block, incoming);
+      if (t === n - 2) {
+        if (reduce === 'mean') divideBy(block, n);
+        if (half) roundToHalf(block, half);
+      }
+      await send(t + 1, p, ranges[p]);
+    }
+  }
+  // All-gather: at step t (wire step n-1+t) this rank receives the finished block (r-t) and
+  // forwards it unless its right neighbour is that block's owner.
+  for (let t = 0; t < n - 1; t++) {
+    const c = mod(r - t, n);
+    const ranges = pieces(c);
+    for (let p = 0; p < ranges.length; p++) {
+      const incoming = await recv(n - 1 + t, p, ranges[p]);
+      data.set(incoming, ranges[p][0]);
+      if (t < n - 2) await send(n + t, p, ranges[p]);
+    }
+  }
+  return data;
+}
