@@ -6,15 +6,8 @@
  */
 import { once } from 'node:events';
 import type { CommandModule } from 'yargs';
-import {
-  asDataError,
-  BertTokenizer,
-  checkLabelList,
-  labelsFromSentences,
-  readSentences,
-  SentenceEncoder,
-  type Sentence,
-} from '@ner-launch/trainer';
+// Types only: the trainer (and tfjs with it) is imported when the command runs, keeping -h fast.
+import type { Sentence, SentenceEncoder } from '@ner-launch/trainer';
 
 /** Options of `data tokenize`. */
 export interface DataTokenizeArgs {
@@ -34,6 +27,14 @@ async function write(text: string): Promise<void> {
 export async function runDataTokenize(args: DataTokenizeArgs): Promise<SentenceEncoder> {
   if (!Number.isInteger(args.max_len) || args.max_len < 2)
     throw new Error(`--max_len must be an integer >= 2, got ${args.max_len}`);
+  const {
+    asDataError,
+    BertTokenizer,
+    checkLabelList,
+    labelsFromSentences,
+    readSentences,
+    SentenceEncoder,
+  } = await import('@ner-launch/trainer');
   const tokenizer = BertTokenizer.fromDirectory(args.model);
   const sentences: Sentence[] = [];
   try {

@@ -11,27 +11,25 @@
  */
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import {
-  asDataError,
-  checkLabelList,
-  extensionOf,
-  mapSentenceTags,
-  readDataset,
-  readSentences,
-  readSplits,
-  readTagMapping,
-  SENTENCE_FORMATS,
-  SPLIT_NAMES,
-  splitDataset,
-  summarizeFile,
-  writeSentences,
-  type DataError,
-  type DatasetSummary,
-  type MappingCounts,
-  type Sentence,
-  type SentenceFormat,
+import type {
+  DataError,
+  DatasetSummary,
+  MappingCounts,
+  Sentence,
+  SentenceFormat,
+  SplitName,
 } from '@ner-launch/trainer';
 import { dataTokenizeCommand } from './data-tokenize.js';
+
+// The trainer (and tfjs with it) is imported inside the handlers, so that flag definitions and
+// `-h` stay fast; these two lists are spelled out for the same reason (a test keeps them equal
+// to the trainer's SENTENCE_FORMATS and SPLIT_NAMES).
+/** Output formats of `data split` (the trainer's SENTENCE_FORMATS). */
+export const DATA_FORMATS: readonly SentenceFormat[] = ['csv', 'conll'];
+/** The split files (the trainer's SPLIT_NAMES). */
+export const DATA_SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
+
+const trainer = () => import('@ner-launch/trainer');
 
 /**
  * Runs a subcommand body: a failure prints one clean line (file:line: what) and sets exit
@@ -67,7 +65,7 @@ async function* namingErrors(
   try {
     yield* source;
   } catch (error) {
-    throw asDataError(error, file);
+    throw (await trainer()).asDataError(error, file);
   }
 }
 
@@ -94,6 +92,7 @@ interface ConvertArgs {
 
 /** `data convert`: streams input to output; formats from the extensions. */
 export async function runConvert(args: ConvertArgs): Promise<number> {
+  const { readSentences, writeSentences } = await trainer();
   const n = await writeSentences(args.output, namingErrors(args.input, readSentences(args.input)));
   out(`converted ${n} sentences: ${args.input} -> ${args.output}\n`);
   return n;
@@ -123,6 +122,7 @@ interface SplitArgs {
 /** `data split`: writes train/val/test files into the output directory. */
 export async function runSplit(args: SplitArgs): Promise<Record<string, number>> {
   if (!Number.isInteger(args.seed)) throw new Error(`--seed must be an integer, got ${args.seed}`);
+  const { extensionOf, readDataset, splitDataset, writeSentences } = await trainer();
   const { sentences } = await readDataset(args.input);
   const parts = splitDataset(
     sentences,
@@ -130,14 +130,14 @@ export async function runSplit(args: SplitArgs): Promise<Record<string, number>>
     args.seed,
   );
   const counts: Record<string, number> = {};
-  for (const name of SPLIT_NAMES) {
+  for (const name of DATA_SPLITS) {
     const file = join(args.output_dir, `${name}${extensionOf(args.format)}`);
     counts[name] = await writeSentences(file, parts[name], args.format);
     if (counts[name] === 0) dataIo.err(`data split: warning: ${file} holds no sentences\n`);
   }
   out(
     `split ${sentences.length} sentences (seed ${args.seed}): ` +
-      SPLIT_NAMES.map((n) => `${n} ${counts[n]}`).join(', ') +
+      DATA_SPLITS.map((n) => `${n} ${counts[n]}`).join(', ') +
       ` -> ${args.output_dir}\n`,
   );
   return counts;
@@ -174,7 +174,7 @@ const splitCommand: CommandModule<object, SplitArgs> = {
       })
       .option('seed', { type: 'number', default: 42, describe: 'Shuffle seed (32-bit integer)' })
       .option('format', {
-        choices: SENTENCE_FORMATS,
+        choices: DATA_FORMATS,
         default: 'csv' as SentenceFormat,
         describe: 'Output format: csv (train.csv, ...) or conll (train.tsv, ...)',
       }) as unknown as Argv<SplitArgs>,
@@ -190,6 +190,7 @@ interface CountArgs {
 
 /** `data count`: streams the file, prints the summary. */
 export async function runCount(args: CountArgs): Promise<DatasetSummary> {
+  const { summarizeFile } = await trainer();
   const summary = await summarizeFile(args.file);
   out(
     args.json
@@ -227,6 +228,7 @@ interface FilterArgs {
 
 /** `data filter`: maps tags; unmapped non-O tags become O and are counted. */
 export async function runFilter(args: FilterArgs): Promise<MappingCounts & { sentences: number }> {
+  const { mapSentenceTags, readSentences, readTagMapping, writeSentences } = await trainer();
   const mapping = await readTagMapping(args.mapping);
   const counts: MappingCounts = { mapped: 0, replaced: 0 };
   async function* mapped(): AsyncGenerator<Sentence> {
@@ -274,6 +276,7 @@ interface ValidateArgs {
 
 /** `data validate`: every error in train/val/test; exit 1 when there is any. */
 export async function runValidate(args: ValidateArgs): Promise<DataError[]> {
+  const { checkLabelList, readSplits } = await trainer();
   let labels: string[] | undefined;
   if (args.labels !== undefined) {
     labels = args.labels.split(',').map((l) => l.trim());
@@ -288,7 +291,7 @@ export async function runValidate(args: ValidateArgs): Promise<DataError[]> {
         data_path: args.data_path,
         labels: splits.labels,
         splits: Object.fromEntries(
-          SPLIT_NAMES.map((n) => [n, { file: splits.files[n], ...splits.summaries[n] }]),
+          DATA_SPLITS.map((n) => [n, { file: splits.files[n], ...splits.summaries[n] }]),
         ),
         errors: errors.map((e) => ({
           file: e.file,
@@ -301,7 +304,7 @@ export async function runValidate(args: ValidateArgs): Promise<DataError[]> {
   } else {
     if (errors.length === 0) {
       out(`${args.data_path}: OK\nlabels (${splits.labelOrigin}): ${splits.labels.join(' ')}\n`);
-      for (const n of SPLIT_NAMES)
+      for (const n of DATA_SPLITS)
         out(`${n}: ${splits.files[n]}\n${formatSummary(splits.summaries[n], '  ')}`);
     }
     for (const e of errors) dataIo.err(`${e.message}\n`);

@@ -1,0 +1,109 @@
+/**
+ * `ner-launch predict --model DIR --input F [--format csv|conll|text] [--output G]`: tags
+ * sentences with a trained model: CSV/CoNLL come back in the same format with predicted tags,
+ * plain text (one sentence per line) as JSON lines with entity spans. The trainer (and tfjs)
+ * is imported only when the command runs, so `ner-launch -h` stays fast.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import type { BackendName, PredictFormat } from '@ner-launch/trainer';
+
+/** Options of `ner-launch predict`. */
+export interface PredictArgs {
+  model: string;
+  input: string;
+  format?: PredictFormat;
+  output?: string;
+  batch_size: number;
+  max_len: number;
+  backend: BackendName;
+}
+
+// Spelled out here rather than imported: the flag definitions must not load the trainer
+// (test/cli-startup.test.ts keeps them equal to the trainer's lists).
+/** `--format` choices (the trainer's PREDICT_FORMATS). */
+export const PREDICT_FORMATS: readonly PredictFormat[] = ['csv', 'conll', 'text'];
+/** `--backend` choices (the trainer's BACKEND_NAMES). */
+export const PREDICT_BACKENDS: readonly BackendName[] = [
+  'auto',
+  'wasm',
+  'webgpu',
+  'tensorflow',
+  'cpu',
+];
+
+/** What is wrong with the numeric flags, or true. */
+function checkFlags(args: PredictArgs): string | true {
+  if (!Number.isInteger(args.batch_size) || args.batch_size < 1)
+    return `--batch_size must be a positive integer, got ${args.batch_size}`;
+  if (!Number.isInteger(args.max_len) || args.max_len < 3)
+    return `--max_len must be an integer >= 3 (room for [CLS], [SEP] and a word piece), got ${args.max_len}`;
+  return true;
+}
+
+/** The yargs module of `predict`. */
+export const predictCommand: CommandModule<object, PredictArgs> = {
+  command: 'predict',
+  describe: 'Tag CSV/CoNLL sentences or plain text (one sentence per line) with a trained model',
+  builder: (y: Argv) =>
+    y
+      .option('model', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Trained model directory (config.json with id2label, weights, vocab.txt)',
+      })
+      .option('input', { type: 'string', demandOption: true, describe: 'Input file' })
+      .option('format', {
+        choices: PREDICT_FORMATS,
+        describe:
+          'Input format (default: from the extension: .csv, or .tsv/.conll/.txt as CoNLL); text = one sentence per line, output as JSON lines with entity spans',
+      })
+      .option('output', {
+        type: 'string',
+        describe: 'Output file, written atomically (default: stdout); same format as the input',
+      })
+      .option('batch_size', {
+        type: 'number',
+        default: 32,
+        alias: 'batch-size',
+        describe: 'Sentences per forward pass (sorted by length to limit padding)',
+      })
+      .option('max_len', {
+        type: 'number',
+        default: 512,
+        alias: 'max-len',
+        describe:
+          'Tokens per window including [CLS]/[SEP]; longer sentences are predicted in further windows',
+      })
+      .option('backend', {
+        choices: PREDICT_BACKENDS,
+        default: 'auto' as BackendName,
+        describe: 'tfjs backend (auto = tensorflow if installed, else webgpu if found, else wasm)',
+      }) as unknown as Argv<PredictArgs>,
+  handler: async (args) => {
+    const problem = checkFlags(args);
+    if (problem !== true) {
+      process.stderr.write(`ner-launch: error: ${problem}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    try {
+      const { runPredict } = await import('@ner-launch/trainer');
+      await runPredict({
+        model: args.model,
+        input: args.input,
+        format: args.format,
+        output: args.output,
+        batchSize: args.batch_size,
+        maxLen: args.max_len,
+        backend: args.backend,
+      });
+    } catch (error) {
+      // One clean line naming the file; rethrown, the error would reach the wasm backend's
+      // uncaught-exception hook, which dumps its minified source and exits with code 7.
+      process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
+      if (process.env.NER_LOG_LEVEL === 'debug')
+        process.stderr.write(`${(error as Error).stack}\n`);
+      process.exitCode = 1;
+    }
+  },
+};
