@@ -5,20 +5,17 @@
  */
 import { createRequire } from 'node:module';
 
+import { selectWebgpuAdapter, type DawnModule } from './gpu/dawn-adapters.js';
+
 const require = createRequire(import.meta.url);
 
 interface GpuLike {
   requestAdapter(): Promise<unknown>;
 }
 
-interface DawnModule {
-  create(flags: string[]): GpuLike;
-  globals: Record<string, unknown>;
-}
-
 let installedGpu: GpuLike | undefined;
 
-function installNavigatorGpu(): GpuLike | undefined {
+async function installNavigatorGpu(allowSoftware: boolean): Promise<GpuLike | undefined> {
   if (installedGpu) return installedGpu;
   let dawn: DawnModule;
   try {
@@ -26,7 +23,11 @@ function installNavigatorGpu(): GpuLike | undefined {
   } catch {
     return undefined;
   }
-  const gpu = dawn.create(['enable-dawn-features=allow_unsafe_apis']);
+  // Pin this worker's GPU ourselves: Vulkan ignores CUDA_VISIBLE_DEVICES (gpu/adapter-selection.ts).
+  const plan = await selectWebgpuAdapter(dawn, allowSoftware);
+  // `auto` never runs on a CPU rasteriser (llvmpipe, SwiftShader): wasm is faster there.
+  if (!plan.adapter && !allowSoftware) return undefined;
+  const gpu = dawn.create(plan.flags) as GpuLike;
   Object.assign(globalThis, dawn.globals);
   Object.defineProperty(globalThis, 'navigator', {
     value: { gpu },
@@ -38,8 +39,8 @@ function installNavigatorGpu(): GpuLike | undefined {
 }
 
 /** True when a WebGPU adapter can be had on this machine. */
-export async function probeWebgpuAdapter(): Promise<boolean> {
-  const gpu = installNavigatorGpu();
+export async function probeWebgpuAdapter(allowSoftware = false): Promise<boolean> {
+  const gpu = await installNavigatorGpu(allowSoftware);
   if (!gpu) return false;
   const adapter = await gpu.requestAdapter();
   return adapter !== null;
@@ -47,7 +48,7 @@ export async function probeWebgpuAdapter(): Promise<boolean> {
 
 /** Makes `tf.setBackend('webgpu')` possible; throws when no adapter exists. */
 export async function setupWebgpu(): Promise<void> {
-  if (!(await probeWebgpuAdapter()))
+  if (!(await probeWebgpuAdapter(true)))
     throw new Error(
       '--backend webgpu: no WebGPU adapter found (is a GPU and its Vulkan driver present?)',
     );
