@@ -10,7 +10,7 @@ export const NER_LAUNCH_BIN = fileURLToPath(new URL('../bin/ner-launch.mjs', imp
 /** The process-group check script (`ner-launch test`), written in @ner-launch/worker. */
 export function selfTestScript(): string {
   const workerIndex = fileURLToPath(import.meta.resolve('@ner-launch/worker'));
-  return join(dirname(workerIndex), 'self-test.ts');
+  return join(dirname(workerIndex), 'self-test-main.ts');
 }
 
 /** argv (after the node binary) of a worker running `target`. */

@@ -4,13 +4,11 @@
  * and data sharding, each verified exactly; the main process prints one success line.
  * Standalone: `RANK=.. WORLD_SIZE=.. MASTER_ADDR=.. MASTER_PORT=.. NER_RUN_TOKEN=.. node --import tsx self-test.ts`.
  */
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Accelerator } from './accelerator.js';
-import { log } from './logger.js';
 
-/** Path of this script, for launchers. */
-export const SELF_TEST_SCRIPT = fileURLToPath(import.meta.url);
+/** Path of the script launchers run on each worker (`self-test-main.ts`). */
+export const SELF_TEST_SCRIPT = fileURLToPath(new URL('./self-test-main.ts', import.meta.url));
 
 /** Line the main process prints when every check passed. */
 export const SELF_TEST_SUCCESS = 'ner-launch test: all checks passed';
@@ -80,7 +78,8 @@ export async function runSelfTest(
   return `${SELF_TEST_SUCCESS} (${worldSize} process${worldSize === 1 ? '' : 'es'}: rendezvous, all-reduce of ${sizes.length} sizes and 3 wire formats, broadcast, all-gather, objects, barrier, data sharding)`;
 }
 
-async function main(): Promise<void> {
+/** Runs the check on this worker with an Accelerator made from the worker env. */
+export async function runSelfTestWorker(): Promise<void> {
   const acc = await Accelerator.create();
   try {
     const line = await runSelfTest(acc);
@@ -88,12 +87,4 @@ async function main(): Promise<void> {
   } finally {
     await acc.end();
   }
-}
-
-const invoked = process.argv[1] ? realpathSync(process.argv[1]) : '';
-if (invoked === realpathSync(SELF_TEST_SCRIPT)) {
-  main().catch((error: unknown) => {
-    log.error({ err: error }, (error as Error).message);
-    process.exitCode = 1;
-  });
 }
