@@ -245,6 +245,8 @@ export {
   computeStepGradients,
   forwardLogitsInMicroBatches,
   sliceHostBatch,
+  evaluateInMicroBatches,
+  type BatchPredictions,
   type StepExecution,
   type MicroBatchOptions,
 } from './memory/micro-batches.js';
@@ -298,3 +300,10 @@ export {
 } from './gpu/kernel-checks.js';
 export { relativeError, randomArray } from './gpu/kernels/kernel-compare.js';
 export { fusedAdamWWebgpu, type FusedAdamWStep } from './gpu/kernels/fused-adamw.js';
+export {
+  CheckpointIncompleteError,
+  checkpointsRoot,
+  latestCompleteCheckpoint,
+  listCheckpointDirs,
+  verifyTrainingCheckpoint,
+} from './train/training-checkpoint.js';

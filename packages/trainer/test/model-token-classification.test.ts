@@ -339,3 +339,46 @@ test('100 training steps leave tf.memory().numTensors unchanged and lower the lo
   tf.dispose(Object.values(data));
   model.dispose();
 });
+
+test('withPredictions returns the argmax of the training forward itself (dropout on)', () => {
+  const config = { ...CONFIG, hiddenDropoutProb: 0.3 };
+  const model = BertForTokenClassification.fromStateDict(config, randomStateDict(8), { seed: 1 });
+  const data = batch();
+  // The same dropout stream position twice: once through forward, once through computeGradients.
+  model.setDropoutSeed(5);
+  const start = model.dropoutState();
+  const logits = model.forward(data.inputIds, data.attentionMask, undefined, {
+    training: true,
+  }).logits;
+  const expected = tf.argMax(logits, -1);
+  model.setDropoutState(start);
+  const result = model.computeGradients(data, { withPredictions: true });
+  assert.deepEqual([...result.predictions!], [...expected.dataSync()]);
+  const evalLogits = model.forward(data.inputIds, data.attentionMask).logits;
+  const evalIds = tf.argMax(evalLogits, -1);
+  assert.notDeepEqual(
+    [...logits.dataSync()],
+    [...evalLogits.dataSync()],
+    'the training forward differs from eval mode',
+  );
+  assert.equal(model.computeGradients(data).predictions, undefined, 'only when asked');
+  tf.dispose([logits, expected, evalLogits, evalIds, ...Object.values(data)]);
+  model.dispose();
+});
+
+test('lossScale scales the gradients but not the returned loss', () => {
+  const model = BertForTokenClassification.fromStateDict(CONFIG, randomStateDict(9), { seed: 1 });
+  const data = batch();
+  const plain = model.computeGradients(data, { training: false });
+  const scaled = model.computeGradients(data, { training: false, lossScale: 1024 });
+  assert.ok(Math.abs(plain.loss - scaled.loss) < 1e-6, `${plain.loss} vs ${scaled.loss}`);
+  let worst = 0;
+  for (const [name, g] of plain.gradients) {
+    const s = scaled.gradients.get(name)!;
+    for (let i = 0; i < g.length; i++)
+      worst = Math.max(worst, Math.abs(s[i]! / 1024 - g[i]!) / (Math.abs(g[i]!) + 1e-6));
+  }
+  assert.ok(worst < 1e-4, `relative difference of unscaled gradients ${worst}`);
+  tf.dispose(Object.values(data));
+  model.dispose();
+});

@@ -3,6 +3,12 @@
  * reproducible across backends and runs.
  */
 
+/** A generator's position, to continue its stream later (training checkpoints). */
+export interface SeededRandomState {
+  state: number;
+  spare: number | null;
+}
+
 /** Deterministic generator: uniform in [0, 1) and standard normal draws. */
 export class SeededRandom {
   private state: number;
@@ -11,6 +17,19 @@ export class SeededRandom {
   constructor(seed: number) {
     // Mix the seed so nearby seeds give unrelated streams.
     this.state = (Math.imul(seed | 0, 0x9e3779b1) ^ 0x85ebca6b) >>> 0;
+  }
+
+  /** The current position of the stream. */
+  getState(): SeededRandomState {
+    return { state: this.state, spare: this.spare ?? null };
+  }
+
+  /** Continues from a `getState()` result. */
+  setState(saved: SeededRandomState): void {
+    if (!Number.isInteger(saved.state) || saved.state < 0 || saved.state > 0xffffffff)
+      throw new RangeError(`random state ${saved.state} is not a 32-bit unsigned integer`);
+    this.state = saved.state;
+    this.spare = saved.spare ?? undefined;
   }
 
   /** Uniform in [0, 1) (mulberry32). */

@@ -15,7 +15,7 @@ import { initialParameter } from './init-weights.js';
 import { linear } from './linear.js';
 import { IGNORE_INDEX, tokenClassificationLoss } from './loss.js';
 import { ParameterStore } from './parameter-store.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom, type SeededRandomState } from './seeded-random.js';
 import { OPTIONAL_PARAMETERS, tokenClassificationShapes } from './weights/expected-parameters.js';
 import type { StateDict } from './weights/state-dict.js';
 
@@ -62,12 +62,21 @@ export interface GradientOptions {
   lossNormalizer?: number;
   /** Add into these buffers (gradient accumulation) instead of returning fresh arrays. */
   into?: Gradients;
+  /** Also return the argmax of this (training) forward's logits, e.g. for train metrics. */
+  withPredictions?: boolean;
+  /**
+   * Multiply the loss by this before backprop (fp16 dynamic loss scaling); the gradients come
+   * back scaled, the returned loss does not. Default 1.
+   */
+  lossScale?: number;
 }
 
 /** The loss value and the gradients of every trainable parameter. */
 export interface GradientResult {
   loss: number;
   gradients: Gradients;
+  /** Argmax label ids [B*T] of the forward's logits, row-major, when `withPredictions`. */
+  predictions?: Int32Array;
 }
 
 /** What loading reported, as HF's missing/unexpected keys. */
@@ -205,6 +214,16 @@ export class BertForTokenClassification {
     this.dropoutRng = new SeededRandom(seed ^ 0x5bd1e995);
   }
 
+  /** The dropout generator's position (saved in training checkpoints). */
+  dropoutState(): SeededRandomState {
+    return this.dropoutRng.getState();
+  }
+
+  /** Continues the dropout stream from a `dropoutState()` (resume). */
+  setDropoutState(state: SeededRandomState): void {
+    this.dropoutRng.setState(state);
+  }
+
   /** Freezes (no gradient, no update) exactly the given parameters. */
   setFrozen(names: Iterable<string>): void {
     this.frozen.clear();
@@ -289,6 +308,8 @@ export class BertForTokenClassification {
     const dense = trainable.filter((name) => name !== WORD_EMBEDDINGS);
     checkInputs(this.config, batch.inputIds, batch.attentionMask, batch.tokenTypeIds, batch.labels);
     const context = this.context(options.training ?? true);
+    const lossScale = options.lossScale ?? 1;
+    const captured: { predictions?: tf.Tensor } = {};
     const { value, grads } = tf.tidy(() => {
       const types = batch.tokenTypeIds ?? tf.zerosLike(batch.inputIds);
       const rows = gatherWordEmbeddings(this.parameters, batch.inputIds);
@@ -296,7 +317,10 @@ export class BertForTokenClassification {
       if (wordTrainable) xs.push(rows);
       const lossOf = () => {
         const { logits } = this.head(rows, batch.attentionMask, types, context, false);
-        return tokenClassificationLoss(logits, batch.labels, options.lossNormalizer);
+        // Kept past the tidy: the caller's metrics come from this very forward (dropout on).
+        if (options.withPredictions) captured.predictions = tf.keep(tf.argMax(logits, -1));
+        const loss = tokenClassificationLoss(logits, batch.labels, options.lossNormalizer);
+        return lossScale === 1 ? loss : tf.mul(loss, tf.scalar(lossScale));
       };
       return tf.valueAndGrads(lossOf)(xs);
     });
@@ -324,9 +348,13 @@ export class BertForTokenClassification {
           for (let j = 0; j < width; j++) buffer[row + j]! += rowGrads[from + j]!;
         }
       }
-      return { loss: value.dataSync()[0]!, gradients };
+      const loss = value.dataSync()[0]! / lossScale;
+      const { predictions } = captured;
+      if (!predictions) return { loss, gradients };
+      return { loss, gradients, predictions: new Int32Array(predictions.dataSync()) };
     } finally {
       value.dispose();
+      captured.predictions?.dispose();
       for (const grad of grads) grad.dispose();
     }
   }

@@ -4,6 +4,7 @@
  * → best model reloaded → test → metrics.json, history.csv, plots and report.html (rank 0).
  * The steps live in their own modules; this file only orders them.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Accelerator, fromEnv, log as processLog, type Logger } from '@ner-launch/worker';
@@ -16,6 +17,7 @@ import { nerScores } from '../metrics/ner-scores.js';
 import { bertConfigToJson } from '../model/config.js';
 import type { BertForTokenClassification } from '../model/token-classification.js';
 import { saveCheckpoint } from '../model/weights/checkpoint-dir.js';
+import { createLossScaler, planMixedPrecision } from '../mixed-precision.js';
 import { AdamW } from '../optim/adamw.js';
 import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
 import type { Sentence } from '../data/sentence.js';
@@ -26,6 +28,12 @@ import { loadModelForTraining, loadSavedModel } from './model-setup.js';
 import { planParamGroups } from './param-groups.js';
 import { writePlots } from './plots.js';
 import { writeReport } from './report.js';
+import {
+  chooseResumeDir,
+  restoreFromCheckpoint,
+  saveTrainingState,
+  type RunIdentity,
+} from './resume.js';
 import { checkSaveModelPathWritable, TrainFlagError, type TrainOptions } from './train-options.js';
 import { trainLoop } from './training-loop.js';
 import { loadTrainingData } from './training-data.js';
@@ -45,6 +53,34 @@ export interface TrainingOutcome {
 export interface RunTrainingDeps {
   accelerator?: Accelerator;
   log?: Logger;
+  /** Called after every optimizer step (and its checkpoint); may throw to interrupt. */
+  afterOptimizerStep?: (step: number) => void | Promise<void>;
+}
+
+/**
+ * Fault-injection hooks for the launcher-level resume tests, read from the environment and
+ * active only on the first attempt (NER_RESTART_COUNT 0), so a restarted group runs clean:
+ * NER_TEST_CRASH_AFTER_STEP=K[:RANK] kills rank RANK (default 0) with SIGKILL right after
+ * optimizer step K; NER_TEST_CRASH_IN_CHECKPOINT=K kills rank 0 while it writes the checkpoint
+ * of step K, after its data files and before its manifest.
+ */
+function testCrashHooks(accelerator: Accelerator): {
+  afterStep?: (step: number) => void;
+  inCheckpoint?: (step: number) => void;
+} {
+  if (accelerator.env.restartCount > 0) return {};
+  const kill = () => process.kill(process.pid, 'SIGKILL');
+  const hooks: { afterStep?: (step: number) => void; inCheckpoint?: (step: number) => void } = {};
+  const after = process.env.NER_TEST_CRASH_AFTER_STEP;
+  if (after) {
+    const [step, rank] = after.split(':').map(Number);
+    if (accelerator.rank === (rank ?? 0))
+      hooks.afterStep = (s) => (s === step ? kill() : undefined);
+  }
+  const during = process.env.NER_TEST_CRASH_IN_CHECKPOINT;
+  if (during && accelerator.isMainProcess)
+    hooks.inCheckpoint = (s) => (s === Number(during) ? kill() : undefined);
+  return hooks;
 }
 
 function encodeSet(encoder: SentenceEncoder, sentences: Sentence[]): EncodedSet {
@@ -86,23 +122,25 @@ export async function runTraining(
 ): Promise<TrainingOutcome> {
   const started = Date.now();
   const log = deps.log ?? processLog;
-  // TODO(issue 5): resume (model, optimizer, scheduler, RNG, sampler position, history).
-  // Refused rather than ignored, so nobody believes a run resumed when it restarted.
-  if (options.resume_from_checkpoint !== undefined)
-    throw new TrainFlagError(
-      'resume_from_checkpoint',
-      '--resume_from_checkpoint is not implemented yet in this build',
-    );
   // Fail on an unwritable output folder before joining the group or reading any data.
-  const rank = deps.accelerator?.rank ?? fromEnv().rank;
-  if (rank === 0) await checkSaveModelPathWritable(options.save_model_path);
+  const env = deps.accelerator?.env ?? fromEnv();
+  if (env.rank === 0) await checkSaveModelPathWritable(options.save_model_path);
   const backend = await initBackend(options.backend);
-  const accelerator = deps.accelerator ?? (await Accelerator.create());
+  const precision = planMixedPrecision(env.mixedPrecision, backend);
+  const accelerator =
+    deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
   const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
   try {
     accelerator.setSeed(options.seed);
     mainLog.info(
       `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}, batch ${options.batch_size} per process`,
+    );
+    mainLog.info(precision.message);
+    const resumeDir = await chooseResumeDir(
+      accelerator,
+      options.resume_from_checkpoint,
+      options.save_model_path,
+      mainLog,
     );
 
     const data = await loadTrainingData(options);
@@ -148,6 +186,30 @@ export async function runTraining(
     model.setDropoutSeed((options.seed + 7919 * accelerator.rank) >>> 0);
 
     const saveDir = options.save_model_path;
+    const scaler = createLossScaler(precision);
+    const identity: RunIdentity = {
+      seed: options.seed,
+      world_size: accelerator.worldSize,
+      batch_size: options.batch_size,
+      gradient_accumulation_steps: options.gradient_accumulation_steps,
+      train_sentences: train.encoded.length,
+    };
+    const resume = resumeDir
+      ? await restoreFromCheckpoint(accelerator, resumeDir, { model, optimizer, scaler, identity })
+      : undefined;
+    // The best model so far lives in save_model_path, not in the training checkpoint.
+    if (resume && resume.stopping.bestEpoch > 0 && !existsSync(join(saveDir, 'config.json')))
+      throw new TrainFlagError(
+        'resume_from_checkpoint',
+        `--resume_from_checkpoint ${resumeDir}: the run's best model (epoch ${resume.stopping.bestEpoch}) is not in --save_model_path ${saveDir}; resume into the save_model_path the checkpoint came from`,
+      );
+    if (resume)
+      mainLog.info(
+        resume.finished
+          ? `Resumed after optimizer step ${resume.step}: training had finished, testing only`
+          : `Resumed at epoch ${resume.epoch + 1}, batch ${resume.batch}, optimizer step ${resume.step}`,
+      );
+    const crash = testCrashHooks(accelerator);
     const result = await trainLoop({
       accelerator,
       model,
@@ -170,6 +232,19 @@ export async function runTraining(
       afterEpoch: async (history) => {
         if (accelerator.isMainProcess) await writeHistoryFiles(saveDir, history, null);
       },
+      resume,
+      saveSteps: options.save_steps,
+      checkpoint: async (progress) => {
+        await saveTrainingState(
+          accelerator,
+          saveDir,
+          options.save_total_limit,
+          { model, optimizer, scaler, identity, progress },
+          crash.inCheckpoint,
+        );
+      },
+      mixedPrecision: { plan: precision, scaler },
+      afterOptimizerStep: deps.afterOptimizerStep ?? crash.afterStep,
     });
     model.dispose();
 

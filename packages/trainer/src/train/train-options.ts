@@ -62,8 +62,12 @@ export interface TrainOptions {
   max_grad_norm: number;
   /** Batches summed per optimizer step. Default 1. */
   gradient_accumulation_steps: number;
-  /** Checkpoint directory to resume from. */
+  /** Training-state checkpoint directory to resume from, or `latest` (in save_model_path). */
   resume_from_checkpoint?: string;
+  /** Also write a training-state checkpoint every N optimizer steps (epoch ends always). */
+  save_steps?: number;
+  /** Training-state checkpoints kept (oldest removed first). Default 2. */
+  save_total_limit: number;
   /** Later word pieces of a word get its label (B- turned I-); false gives them -100. Default true. */
   label_all_subtokens: boolean;
   /** Label set (O first); undefined = from the training data. */
@@ -256,7 +260,22 @@ export const TRAIN_FLAGS = {
   },
   resume_from_checkpoint: {
     kind: 'string',
-    describe: 'Training-state checkpoint directory to resume from',
+    describe:
+      "Training-state checkpoint to resume from: a directory, or 'latest' (newest complete one in save_model_path/checkpoints)",
+    group: GROUP_LOOP,
+  },
+  save_steps: {
+    kind: 'integer',
+    describe:
+      'Also write a training-state checkpoint every N optimizer steps (one is written at every epoch end)',
+    check: atLeast(1),
+    group: GROUP_LOOP,
+  },
+  save_total_limit: {
+    kind: 'integer',
+    default: 2,
+    describe: 'Training-state checkpoints kept in save_model_path/checkpoints (oldest removed)',
+    check: atLeast(1),
     group: GROUP_LOOP,
   },
   model_name_or_path: {

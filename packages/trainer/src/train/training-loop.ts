@@ -20,15 +20,18 @@ import {
 import type { BertForTokenClassification, Gradients } from '../model/token-classification.js';
 import { seqevalResult } from '../metrics/ner-scores.js';
 import type { AdamW } from '../optim/adamw.js';
+import { finishGradients, type MixedPrecisionPlan } from '../mixed-precision.js';
+import type { LossScaler } from '../optim/loss-scaler.js';
 import { batchTensors, collate, disposeBatch, labelledCount } from './batches.js';
 import {
   initialEarlyStopping,
+  type EarlyStoppingState,
   meanValidation,
   updateEarlyStopping,
   validationBatchIndices,
   type ValidationFigures,
 } from './early-stopping.js';
-import { argmaxHost, evaluate, type EncodedSet } from './evaluation.js';
+import { evaluate, type EncodedSet } from './evaluation.js';
 import type { EpochRecord } from './history.js';
 import { lrFactorAt, type LrSchedule } from './lr-schedule.js';
 import { createProgress } from './progress.js';
@@ -53,6 +56,46 @@ export interface LoopContext {
   saveBest: (epoch: number) => Promise<void>;
   /** Called after each epoch with the history so far (rank 0 writes metrics files). */
   afterEpoch: (history: readonly EpochRecord[]) => Promise<void>;
+  /** Where to continue from (a training checkpoint's loop state); undefined: the start. */
+  resume?: LoopProgress;
+  /**
+   * Saves a training checkpoint (every rank calls it): every `saveSteps` optimizer steps
+   * (when set) and at every epoch end.
+   */
+  checkpoint?: (progress: LoopProgress) => Promise<void>;
+  saveSteps?: number;
+  /** `--mixed_precision`: wire format of the all-reduce and, for fp16, the loss scaler. */
+  mixedPrecision?: { plan: MixedPrecisionPlan; scaler: LossScaler };
+  /** Test hook, after each optimizer step (and its checkpoint): e.g. throws to interrupt. */
+  afterOptimizerStep?: (step: number) => void | Promise<void>;
+}
+
+/** A sentence's word tags, gold and predicted (JSON-safe for checkpoints). */
+type Scored = ScoredSentence;
+
+/**
+ * The loop's position and everything accumulated so far, as a training checkpoint keeps it:
+ * the next batch to run is batch `batch` of epoch `epoch` (0-based), after `step` optimizer
+ * steps. Checkpoints are taken only at optimizer-step boundaries, so no gradients are pending.
+ */
+export interface LoopProgress {
+  epoch: number;
+  batch: number;
+  step: number;
+  timestep: number;
+  stopping: EarlyStoppingState;
+  history: EpochRecord[];
+  validationCounts: number[];
+  stoppedEarly: boolean;
+  /** True once the loop has ended (stopped early or ran all epochs). */
+  finished: boolean;
+  /** The current epoch's partial figures. */
+  epochSoFar: {
+    validations: ValidationFigures[];
+    stepLosses: number[];
+    scored: Scored[];
+    lastLr: number;
+  };
 }
 
 /** What training produced. */
@@ -85,34 +128,51 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       }),
   );
   const mySampler = samplers[accelerator.rank];
-  let stopping = initialEarlyStopping();
-  const history: EpochRecord[] = [];
-  let step = 0;
+  const resume = ctx.resume;
+  let stopping = resume?.stopping ?? initialEarlyStopping();
+  const history: EpochRecord[] = resume ? [...resume.history] : [];
+  let step = resume?.step ?? 0;
   // Batches seen so far (the reference's `timestep`, shown in the log line every 50 batches).
-  let timestep = 0;
-  let stoppedEarly = false;
-  const validationCounts: number[] = [];
+  let timestep = resume?.timestep ?? 0;
+  let stoppedEarly = resume?.stoppedEarly ?? false;
+  const validationCounts: number[] = resume ? [...resume.validationCounts] : [];
   const trainingSet = ctx.train;
+  const mixed = ctx.mixedPrecision;
 
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
+  const firstEpoch = resume?.finished ? options.epochs : (resume?.epoch ?? 0);
+  for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
     const batches = mySampler.batches(epoch);
     // Every rank's batches of this epoch, to count the labelled tokens of each optimizer step.
     const allBatches = samplers.map((s) => s.batches(epoch));
     const validateAfter = new Set(validationBatchIndices(batches.length, k));
-    const validations: ValidationFigures[] = [];
-    const stepLosses: number[] = [];
-    const scored: ScoredSentence[] = [];
+    const partial = resume && epoch === resume.epoch ? resume.epochSoFar : undefined;
+    const validations: ValidationFigures[] = partial ? [...partial.validations] : [];
+    const stepLosses: number[] = partial ? [...partial.stepLosses] : [];
+    const scored: ScoredSentence[] = partial ? [...partial.scored] : [];
     let gradients: Gradients | undefined;
     let windowLoss = 0;
     let normalizer = 1;
-    let lastLr = 0;
+    let lastLr = partial?.lastLr ?? 0;
+    const startBatch = partial ? resume!.batch : 0;
     const progress = createProgress({
       label: `Epoch ${epoch + 1}/${options.epochs}`,
       total: batches.length,
       enabled: accelerator.isMainProcess,
     });
+    const progressNow = (batch: number, finished: boolean): LoopProgress => ({
+      epoch,
+      batch,
+      step,
+      timestep,
+      stopping,
+      history: [...history],
+      validationCounts: [...validationCounts],
+      stoppedEarly,
+      finished,
+      epochSoFar: { validations, stepLosses, scored, lastLr },
+    });
 
-    for (let i = 0; i < batches.length; i++) {
+    for (let i = startBatch; i < batches.length; i++) {
       if (i % accumulation === 0) {
         const end = Math.min(i + accumulation, batches.length);
         let globalCount = 0;
@@ -129,20 +189,16 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       const tensors = batchTensors(host);
       let predictions: Int32Array;
       try {
+        // Train metrics come from this training forward (dropout on), as the reference's.
         const result = model.computeGradients(tensors, {
           training: true,
           lossNormalizer: normalizer,
           into: gradients,
+          withPredictions: true,
         });
         gradients = result.gradients;
         windowLoss += result.loss;
-        // TODO(model): take the training forward's argmax from computeGradients (dropout on,
-        // as the reference's train metrics) instead of this extra eval-mode forward.
-        const { logits } = model.forward(tensors.inputIds, tensors.attentionMask, undefined, {
-          training: false,
-        });
-        predictions = argmaxHost(logits);
-        logits.dispose();
+        predictions = result.predictions!;
       } finally {
         disposeBatch(tensors);
       }
@@ -163,14 +219,37 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
         )) as unknown as ScoredSentence[]),
       );
 
+      let stepped = false;
       if ((i + 1) % accumulation === 0 || i === batches.length - 1) {
-        const reduced = await accelerator.reduceGradients(gradients!);
-        accelerator.clipGradNorm(reduced, options.max_grad_norm);
-        const factor = lrFactorAt(ctx.schedule, step);
-        optimizer.groups.forEach((group, g) => (group.lr = ctx.baseLrs[g] * factor));
-        lastLr = optimizer.groups[0]?.lr ?? 0;
-        optimizer.step(reduced, model.parameters);
-        step++;
+        let reduced: Map<string, Float32Array>;
+        let skip = false;
+        if (mixed && mixed.plan.mode !== 'no') {
+          // Half-precision wire; fp16 scales the float32 gradients before it (equal to scaling
+          // the loss in float32 math) and unscales after it, so every rank decides the same skip.
+          let out = gradients!;
+          const decision = await finishGradients(
+            gradients!,
+            mixed.plan,
+            mixed.scaler,
+            async (g) => (out = await accelerator.reduceGradients(g)),
+            accelerator.worldSize,
+            step,
+          );
+          reduced = out;
+          skip = decision.skip;
+        } else {
+          reduced = await accelerator.reduceGradients(gradients!);
+        }
+        // A skipped fp16 step moves neither the optimizer nor the schedule (as Accelerate).
+        if (!skip) {
+          accelerator.clipGradNorm(reduced, options.max_grad_norm);
+          const factor = lrFactorAt(ctx.schedule, step);
+          optimizer.groups.forEach((group, g) => (group.lr = ctx.baseLrs[g] * factor));
+          lastLr = optimizer.groups[0]?.lr ?? 0;
+          optimizer.step(reduced, model.parameters);
+          step++;
+          stepped = true;
+        }
         stepLosses.push(windowLoss);
         gradients = undefined;
       }
@@ -199,6 +278,12 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
         ctx.log.info(
           `Validation loss ${result.loss.toFixed(3)} | Validation precision ${scores.overall_precision.toFixed(3)} | Validation recall ${scores.overall_recall.toFixed(3)} | Validation f1 score ${scores.overall_f1.toFixed(3)} | Validation accuracy ${scores.overall_accuracy.toFixed(3)}`,
         );
+      }
+      if (stepped) {
+        // Mid-epoch checkpoints; the epoch's last batch is covered by the epoch-end one.
+        if (ctx.checkpoint && ctx.saveSteps && step % ctx.saveSteps === 0 && i < batches.length - 1)
+          await ctx.checkpoint(progressNow(i + 1, false));
+        await ctx.afterOptimizerStep?.(step);
       }
     }
     progress.stop();
@@ -239,9 +324,17 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
     }
     stopping = decision.state;
     await ctx.afterEpoch(history);
+    if (decision.stop) stoppedEarly = epoch + 1 < options.epochs;
+    if (ctx.checkpoint) {
+      const end = progressNow(0, decision.stop || epoch + 1 === options.epochs);
+      await ctx.checkpoint({
+        ...end,
+        epoch: epoch + 1,
+        epochSoFar: { validations: [], stepLosses: [], scored: [], lastLr: 0 },
+      });
+    }
     if (decision.stop) {
       ctx.log.info('Training is aborted as validation f1 score has not improved');
-      stoppedEarly = epoch + 1 < options.epochs;
       break;
     }
   }
