@@ -6,12 +6,13 @@
  * YAML; a flag on the command line wins over the file.
  */
 import type { Argv, CommandModule } from 'yargs';
+// The flag schema is a light entry point (no tfjs), so `ner-launch -h` and the launcher stay
+// quick; the trainer itself loads only when the command runs.
 import {
   resolveTrainOptions,
-  runTraining,
   TrainFlagError,
   trainFlagYargsOptions,
-} from '@ner-launch/trainer';
+} from '@ner-launch/trainer/train-flags';
 
 /** The yargs module of `train`. */
 export const trainCommand: CommandModule = {
@@ -27,6 +28,7 @@ export const trainCommand: CommandModule = {
   handler: async (argv) => {
     try {
       const options = await resolveTrainOptions(argv as Record<string, unknown>);
+      const { runTraining } = await import('@ner-launch/trainer');
       await runTraining(options);
     } catch (error) {
       // The message names the flag, file or record; a stack only helps when debugging.

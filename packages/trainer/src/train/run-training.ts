@@ -23,6 +23,7 @@ import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
 import type { Sentence } from '../data/sentence.js';
 import { evaluate, type EncodedSet } from './evaluation.js';
 import { writeHistoryFiles, type EpochRecord, type TestResults } from './history.js';
+import { updateStepLog } from './step-log.js';
 import { buildLrSchedule, optimizerStepsPerEpoch } from './lr-schedule.js';
 import { loadModelForTraining, loadSavedModel } from './model-setup.js';
 import { planParamGroups } from './param-groups.js';
@@ -229,8 +230,11 @@ export async function runTraining(
         }
         await accelerator.waitForEveryone();
       },
-      afterEpoch: async (history) => {
-        if (accelerator.isMainProcess) await writeHistoryFiles(saveDir, history, null);
+      afterEpoch: async (history, steps) => {
+        if (accelerator.isMainProcess) {
+          await writeHistoryFiles(saveDir, history, null);
+          await updateStepLog(saveDir, steps);
+        }
       },
       resume,
       saveSteps: options.save_steps,

@@ -34,6 +34,7 @@ import {
 import { evaluate, type EncodedSet } from './evaluation.js';
 import type { EpochRecord } from './history.js';
 import { lrFactorAt, type LrSchedule } from './lr-schedule.js';
+import type { StepRecord } from './step-log.js';
 import { createProgress } from './progress.js';
 import type { TrainOptions } from './train-options.js';
 import { scoreSentence, type ScoredSentence } from './word-tags.js';
@@ -55,7 +56,7 @@ export interface LoopContext {
   /** Saves the current model as the best one (called on every rank; rank 0 writes). */
   saveBest: (epoch: number) => Promise<void>;
   /** Called after each epoch with the history so far (rank 0 writes metrics files). */
-  afterEpoch: (history: readonly EpochRecord[]) => Promise<void>;
+  afterEpoch: (history: readonly EpochRecord[], steps: readonly StepRecord[]) => Promise<void>;
   /** Where to continue from (a training checkpoint's loop state); undefined: the start. */
   resume?: LoopProgress;
   /**
@@ -323,7 +324,15 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       await ctx.saveBest(epoch + 1);
     }
     stopping = decision.state;
-    await ctx.afterEpoch(history);
+    // This epoch's optimizer steps end at `step`; their lr follows from the schedule.
+    const firstStep = step - pooled.length + 1;
+    const stepRecords: StepRecord[] = Array.from(pooled, (loss, j) => ({
+      step: firstStep + j,
+      epoch: epoch + 1,
+      loss,
+      lr: (ctx.baseLrs[0] ?? 0) * lrFactorAt(ctx.schedule, firstStep + j - 1),
+    }));
+    await ctx.afterEpoch(history, stepRecords);
     if (decision.stop) stoppedEarly = epoch + 1 < options.epochs;
     if (ctx.checkpoint) {
       const end = progressNow(0, decision.stop || epoch + 1 === options.epochs);
