@@ -28,26 +28,6 @@ function fsyncDirectory(dir: string): void {
   }
 }
 
-/** Writes `data` to `path` atomically (temp file, fsync, rename). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = temporarySibling(path);
-  try {
-    await writeFile(tmp, data);
-    const handle = await open(tmp, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-    fsyncDirectory(dirname(path));
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
-
 /**
  * Creates a temp file beside `path`, lets `fill` stream into it, then fsyncs and renames it.
  * For outputs too large to hold in memory (converted corpora, predictions).
@@ -73,6 +53,11 @@ export async function withAtomicFile<T>(
     await rm(tmp, { force: true });
     throw error;
   }
+}
+
+/** Writes `data` to `path` atomically (temp file, fsync, rename). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await withAtomicFile(path, (tmp) => writeFile(tmp, data));
 }
 
 /**

@@ -4,17 +4,10 @@
  * specified, so a split can be reproduced from the seed in any language.
  */
 
-/** mulberry32: returns a generator of floats in [0, 1) for a 32-bit seed. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@ner-launch/worker';
+
+/** mulberry32: a generator of floats in [0, 1) for a 32-bit seed (the sampler's PRNG). */
+export const mulberry32: (seed: number) => () => number = seededRandom;
 
 /** A seeded Fisher–Yates shuffle of a copy of `items`. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
