@@ -92,6 +92,9 @@ def parse_args(argv=None):
     p.add_argument("--order", choices=["torch", "ner-launch", "none"], default="torch")
     p.add_argument("--threads", type=int, default=1,
                    help="torch intra-op threads (on a loaded machine more threads spin and slow down)")
+    p.add_argument("--device", default="cpu",
+                   help="torch device for the reference run (cpu, as the parity bar asks; cuda where a "
+                        "GPU machine runs the reference for time; TF32 stays off)")
     p.add_argument("--init_model_only", default=None, metavar="DIR")
     p.add_argument("--no_dropout", action="store_true")
     args = p.parse_args(argv)
@@ -283,14 +286,14 @@ def load_model(path, labels, seed, no_dropout=False):
         path, config=config, ignore_mismatched_sizes=True, attn_implementation="eager")
 
 
-def evaluate(model, data, batch, pad_id, labels):
+def evaluate(model, data, batch, pad_id, labels, device="cpu"):
     """Eval-mode pass; loss = mean over batches of each batch's mean token loss."""
     model.eval()
     losses, gold, pred = [], [], []
     with torch.no_grad():
         for start in range(0, len(data), batch):
             part = data[start:start + batch]
-            ids, mask, y = collate(part, pad_id)
+            ids, mask, y = (t.to(device) for t in collate(part, pad_id))
             out = model(input_ids=ids, attention_mask=mask, labels=y)
             if int((y != IGNORE).sum()) > 0:
                 losses.append(float(out.loss))
@@ -315,6 +318,9 @@ def main(argv=None):
     args = parse_args(argv)
     started = time.time()
     torch.set_num_threads(args.threads)
+    # Full fp32 on a GPU too: TF32 would change the reference's arithmetic.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     from transformers import AutoTokenizer
@@ -348,7 +354,7 @@ def main(argv=None):
     pad_id = tokenizer.pad_token_id
     os.makedirs(args.save_model_path, exist_ok=True)
 
-    model = load_model(args.model_name_or_path, labels, args.seed, args.no_dropout)
+    model = load_model(args.model_name_or_path, labels, args.seed, args.no_dropout).to(args.device)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.wd)
     world, n = args.num_processes, len(train)
@@ -373,7 +379,7 @@ def main(argv=None):
         lr = 0.0
         for i, items in enumerate(batches):
             examples = [train[x] for x, _ in items]
-            ids, mask, y = collate(examples, pad_id)
+            ids, mask, y = (t.to(args.device) for t in collate(examples, pad_id))
             lr = args.learning_rate * lr_factor(args.scheduler, step, warmup, total,
                                                 steps_per_epoch, args.gamma)
             for group in optimizer.param_groups:
@@ -399,7 +405,7 @@ def main(argv=None):
                 print(f"Epoch {epoch} | Batch {i}/{len(batches)} | Timestep {step} | "
                       f"LR {lr:.10f} | Train loss {loss:.3f}", file=sys.stderr, flush=True)
             if i in validate_after:
-                v_loss, v_gold, v_pred = evaluate(model, val, eval_batch, pad_id, labels)
+                v_loss, v_gold, v_pred = evaluate(model, val, eval_batch, pad_id, labels, args.device)
                 scores = evaluate_seqeval(v_gold, v_pred, "default")
                 validations.append((v_loss, scores["overall_accuracy"], scores["overall_f1"]))
         train_seconds += time.time() - epoch_started
@@ -428,8 +434,8 @@ def main(argv=None):
             break
     steps_log.close()
 
-    best = load_model(args.save_model_path, labels, args.seed)
-    t_loss, t_gold, t_pred = evaluate(best, test, eval_batch, pad_id, labels)
+    best = load_model(args.save_model_path, labels, args.seed).to(args.device)
+    t_loss, t_gold, t_pred = evaluate(best, test, eval_batch, pad_id, labels, args.device)
     test_results = {"loss": t_loss, **evaluate_seqeval(t_gold, t_pred, "default"),
                     "without_O": without_o(t_gold, t_pred, "default")}
     metrics = {"history": history, "test": plain(test_results)}

@@ -16,6 +16,7 @@ export interface PredictArgs {
   batch_size: number;
   max_len: number;
   backend: BackendName;
+  memory_limit_mb?: number;
 }
 
 // Spelled out here rather than imported: the flag definitions must not load the trainer
@@ -37,6 +38,11 @@ function checkFlags(args: PredictArgs): string | true {
     return `--batch_size must be a positive integer, got ${args.batch_size}`;
   if (!Number.isInteger(args.max_len) || args.max_len < 3)
     return `--max_len must be an integer >= 3 (room for [CLS], [SEP] and a word piece), got ${args.max_len}`;
+  if (
+    args.memory_limit_mb !== undefined &&
+    !(Number.isFinite(args.memory_limit_mb) && args.memory_limit_mb > 0)
+  )
+    return `--memory_limit_mb must be a number > 0, got ${args.memory_limit_mb}`;
   return true;
 }
 
@@ -78,6 +84,12 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         choices: PREDICT_BACKENDS,
         default: 'auto' as BackendName,
         describe: 'tfjs backend (auto = tensorflow if installed, else webgpu if found, else wasm)',
+      })
+      .option('memory_limit_mb', {
+        type: 'number',
+        alias: 'memory-limit-mb',
+        describe:
+          "Tensor memory the memory plan may use, in MiB; batches that would not fit run in slices (default: the backend's limit)",
       }) as unknown as Argv<PredictArgs>,
   handler: async (args) => {
     const problem = checkFlags(args);
@@ -96,6 +108,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         batchSize: args.batch_size,
         maxLen: args.max_len,
         backend: args.backend,
+        memoryLimitMb: args.memory_limit_mb,
       });
     } catch (error) {
       // One clean line naming the file; rethrown, the error would reach the wasm backend's

@@ -214,6 +214,14 @@ export class BertForTokenClassification {
     this.dropoutRng = new SeededRandom(seed ^ 0x5bd1e995);
   }
 
+  /**
+   * The generator dropout masks come from, for code that runs the layers itself (per-layer
+   * recomputation) and must advance the same checkpointed stream.
+   */
+  dropoutGenerator(): SeededRandom {
+    return this.dropoutRng;
+  }
+
   /** The dropout generator's position (saved in training checkpoints). */
   dropoutState(): SeededRandomState {
     return this.dropoutRng.getState();

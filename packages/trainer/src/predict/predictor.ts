@@ -5,6 +5,8 @@
  * length-sorted batches, returning results in input order.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BatchPlanner } from '../memory/batch-planner.js';
+import { withHeapGuard } from '../memory/heap-guard.js';
 import { BertForTokenClassification } from '../model/token-classification.js';
 import { CheckpointError } from '../model/weights/checkpoint-error.js';
 import { loadPretrained, type PretrainedCheckpoint } from '../model/weights/checkpoint-dir.js';
@@ -19,6 +21,8 @@ export interface PredictOptions {
   maxLength: number;
   /** Called after each batch with (batches done, batches in all). */
   onBatch?: (done: number, total: number) => void;
+  /** Memory plans per batch shape; undefined runs every batch whole. */
+  planner?: BatchPlanner;
 }
 
 /** Word tags in input order, and what windowing did. */
@@ -103,7 +107,11 @@ export class Predictor {
         realTokens += windows[w]!.inputIds.length;
       });
       paddedTokens += batch.length * seqLen;
-      const predicted = this.argmax(ids, mask, [batch.length, seqLen]);
+      const plan = options.planner?.plan('eval', batch.length, seqLen);
+      const predicted = withHeapGuard(
+        { step: `prediction batch ${b + 1}`, batchShape: [batch.length, seqLen], plan },
+        () => this.argmaxInSlices(ids, mask, batch.length, seqLen, plan?.microBatchSize),
+      );
       batch.forEach((w, row) => {
         const window = windows[w]!;
         let previous: number | null = null;
@@ -117,6 +125,28 @@ export class Predictor {
       options.onBatch?.(b + 1, batches.length);
     });
     return { tags, summary: { ...summary, batches: batches.length, paddedTokens, realTokens } };
+  }
+
+  /** Argmax ids [rows * seqLen], `rowsAtOnce` rows per forward pass (default all). */
+  private argmaxInSlices(
+    ids: Int32Array,
+    mask: Int32Array,
+    rows: number,
+    seqLen: number,
+    rowsAtOnce = rows,
+  ): Int32Array {
+    if (rowsAtOnce >= rows) return this.argmax(ids, mask, [rows, seqLen]);
+    const out = new Int32Array(rows * seqLen);
+    for (let start = 0; start < rows; start += rowsAtOnce) {
+      const end = Math.min(rows, start + rowsAtOnce);
+      const from = start * seqLen;
+      const to = end * seqLen;
+      out.set(
+        this.argmax(ids.subarray(from, to), mask.subarray(from, to), [end - start, seqLen]),
+        from,
+      );
+    }
+    return out;
   }
 
   private argmax(ids: Int32Array, mask: Int32Array, shape: [number, number]): Int32Array {

@@ -12,6 +12,7 @@ import { CSV_HEADER, formatCsvRecord } from '../data/csv-writer.js';
 import { asDataError, DataError } from '../data/data-error.js';
 import { formatOf, readSentences, type SentenceFormat } from '../data/dataset.js';
 import type { Sentence } from '../data/sentence.js';
+import { BatchPlanner } from '../memory/batch-planner.js';
 import { loadPretrained } from '../model/weights/checkpoint-dir.js';
 import { createProgress } from '../train/progress.js';
 import { predictedText } from './entity-lines.js';
@@ -37,6 +38,8 @@ export interface RunPredictOptions {
   maxLen: number;
   /** tfjs backend (default auto). */
   backend?: BackendName;
+  /** Tensor memory the memory plan may use, in MiB (default: the backend's limit). */
+  memoryLimitMb?: number;
   /** Show progress (default: when stderr is a terminal). */
   progress?: boolean;
   /** Where output goes without --output (tests). Default process.stdout. */
@@ -115,6 +118,17 @@ export async function runPredict(options: RunPredictOptions): Promise<PredictSum
       log.warn(
         `--max_len ${options.maxLen} exceeds the model's max_position_embeddings; using ${maxLen}`,
       );
+    const planner = new BatchPlanner({
+      config: predictor.model.config,
+      backend,
+      localWorldSize: 1,
+      limitBytes: options.memoryLimitMb === undefined ? undefined : options.memoryLimitMb * 2 ** 20,
+    });
+    // Windows are at most max_len long: plan that batch before reading a sentence through.
+    for (const line of planner.planUpFront([
+      { mode: 'eval', batchSize: options.batchSize, longest: maxLen },
+    ]))
+      log.info(line);
     const splits =
       format === 'text'
         ? lines.map((line) => splitTextWords(line, predictor.tokenizer.files.tokenizeChineseChars))
@@ -125,6 +139,7 @@ export async function runPredict(options: RunPredictOptions): Promise<PredictSum
     const result = predictor.predict(words, {
       batchSize: options.batchSize,
       maxLength: maxLen,
+      planner,
       onBatch: (done, total) => {
         bar ??= createProgress({
           label: 'Predicting',

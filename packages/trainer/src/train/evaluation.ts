@@ -4,12 +4,14 @@
  * loss, with every rank's share of a global batch pooled) and the word tags of every
  * sentence, gathered from all ranks in dataset order, each sentence once (padding dropped).
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { Accelerator, JsonValue } from '@ner-launch/worker';
 import type { BertForTokenClassification } from '../model/token-classification.js';
 import type { Sentence } from '../data/sentence.js';
 import type { EncodedSentence } from '../tokenizer/sentence-encoder.js';
-import { batchTensors, collate, disposeBatch } from './batches.js';
+import type { BatchPlanner } from '../memory/batch-planner.js';
+import { withHeapGuard } from '../memory/heap-guard.js';
+import { evaluateInMicroBatches } from '../memory/micro-batches.js';
+import { collate } from './batches.js';
 import { createProgress } from './progress.js';
 import { scoreSentence, type ScoredSentence } from './word-tags.js';
 
@@ -26,16 +28,6 @@ export interface EvaluationResult {
   pred: string[][];
 }
 
-/** Argmax over the last axis of [B, T, L] logits, as host int32 [B*T]. */
-export function argmaxHost(logits: tf.Tensor): Int32Array {
-  const ids = tf.argMax(logits, -1);
-  try {
-    return ids.dataSync() as Int32Array;
-  } finally {
-    ids.dispose();
-  }
-}
-
 /** Evaluates `model` on `set`; every rank must call it (it gathers). */
 export async function evaluate(
   model: BertForTokenClassification,
@@ -46,6 +38,8 @@ export async function evaluate(
     batchSize: number;
     padId: number;
     label: string;
+    /** Memory plans per batch shape; undefined runs every batch whole. */
+    planner?: BatchPlanner;
   },
 ): Promise<EvaluationResult> {
   const { accelerator } = context;
@@ -72,35 +66,29 @@ export async function evaluate(
         real.map((i) => set.encoded[i]),
         context.padId,
       );
-      const tensors = batchTensors(host);
-      try {
-        const { logits } = model.forward(tensors.inputIds, tensors.attentionMask, undefined, {
-          training: false,
-        });
-        try {
-          const lossSum = model.loss(logits, tensors.labels, 1);
-          sums[2 * b] = lossSum.dataSync()[0];
-          lossSum.dispose();
-          sums[2 * b + 1] = host.labelledCount;
-          const predictions = argmaxHost(logits);
-          real.forEach((index, row) => {
-            const start = row * host.seqLen;
-            const e = set.encoded[index];
-            mine.push(
-              scoreSentence(
-                e.wordIds,
-                predictions.subarray(start, start + e.inputIds.length),
-                set.sentences[index].tags,
-                context.labels,
-              ),
-            );
-          });
-        } finally {
-          logits.dispose();
-        }
-      } finally {
-        disposeBatch(tensors);
-      }
+      const plan = context.planner?.plan('eval', host.batchSize, host.seqLen);
+      const { predictions, lossSum } = withHeapGuard(
+        {
+          step: `${context.label} batch ${b + 1}`,
+          batchShape: [host.batchSize, host.seqLen],
+          plan,
+        },
+        () => evaluateInMicroBatches(model, host, plan?.microBatchSize ?? host.batchSize),
+      );
+      sums[2 * b] = lossSum;
+      sums[2 * b + 1] = host.labelledCount;
+      real.forEach((index, row) => {
+        const start = row * host.seqLen;
+        const e = set.encoded[index];
+        mine.push(
+          scoreSentence(
+            e.wordIds,
+            predictions.subarray(start, start + e.inputIds.length),
+            set.sentences[index].tags,
+            context.labels,
+          ),
+        );
+      });
     }
     // gatherForMetrics wants one item per sample of the batch; padding ones are dropped.
     const items = batch.indices.map((_, k) => (k < mine.length ? mine[k] : { gold: [], pred: [] }));

@@ -18,6 +18,7 @@ import { bertConfigToJson } from '../model/config.js';
 import type { BertForTokenClassification } from '../model/token-classification.js';
 import { saveCheckpoint } from '../model/weights/checkpoint-dir.js';
 import { createLossScaler, planMixedPrecision } from '../mixed-precision.js';
+import { BatchPlanner, longestSequence } from '../memory/batch-planner.js';
 import { AdamW } from '../optim/adamw.js';
 import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
 import type { Sentence } from '../data/sentence.js';
@@ -159,6 +160,26 @@ export async function runTraining(
     const test = encodeSet(encoder, data.test);
     mainLog.info(`Tokenized: ${encoder.describe()}`);
 
+    // Before the group trains anything: a batch that cannot fit stops every rank here.
+    const planner = new BatchPlanner({
+      config: model.config,
+      backend,
+      localWorldSize: accelerator.env.localWorldSize,
+      limitBytes:
+        options.memory_limit_mb === undefined ? undefined : options.memory_limit_mb * 2 ** 20,
+      microBatchSize: options.micro_batch_size,
+      recompute: options.recompute,
+    });
+    for (const line of planner.planUpFront([
+      { mode: 'train', batchSize: options.batch_size, longest: longestSequence(train.encoded) },
+      {
+        mode: 'eval',
+        batchSize: options.batch_size,
+        longest: Math.max(longestSequence(val.encoded), longestSequence(test.encoded)),
+      },
+    ]))
+      mainLog.info(line);
+
     const plan = planParamGroups(model.parameters.names(), options);
     model.setFrozen(plan.frozen);
     const trainable = new Set(model.trainableNames());
@@ -248,6 +269,7 @@ export async function runTraining(
         );
       },
       mixedPrecision: { plan: precision, scaler },
+      planner,
       afterOptimizerStep: deps.afterOptimizerStep ?? crash.afterStep,
     });
     model.dispose();
@@ -261,6 +283,7 @@ export async function runTraining(
       batchSize: options.batch_size,
       padId: tokenizer.padId,
       label: 'Test',
+      planner,
     });
     best.dispose();
     const scores = nerScores(evaluated.gold, evaluated.pred);

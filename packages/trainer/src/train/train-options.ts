@@ -74,6 +74,12 @@ export interface TrainOptions {
   labels?: string[];
   /** tfjs backend. Default auto (or the launcher's NER_BACKEND). */
   backend: TrainBackend;
+  /** Tensor memory per process the memory plan may use, in MiB; undefined = the backend's limit. */
+  memory_limit_mb?: number;
+  /** Sentences per forward + backward; undefined = the memory plan chooses. */
+  micro_batch_size?: number;
+  /** Per-layer activation recomputation: auto (when the plan needs it), on or off. */
+  recompute: 'auto' | 'on' | 'off';
   /** The YAML file the options were read from, if any. */
   config?: string;
 }
@@ -106,6 +112,7 @@ const GROUP_DATA = 'Data:';
 const GROUP_OPT = 'Optimisation:';
 const GROUP_LOOP = 'Training loop:';
 const GROUP_MODEL = 'Model and output:';
+const GROUP_MEMORY = 'Memory:';
 
 const positive = (v: number): string | undefined => (v > 0 ? undefined : 'must be > 0');
 const atLeast =
@@ -309,6 +316,28 @@ export const TRAIN_FLAGS = {
     choices: ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'],
     describe: "tfjs backend (default: the launcher's --backend, else auto)",
     group: GROUP_MODEL,
+  },
+  memory_limit_mb: {
+    kind: 'number',
+    describe:
+      "Tensor memory per process the memory plan may use, in MiB (default: the backend's limit, e.g. the 4 GiB wasm heap less headroom)",
+    check: positive,
+    group: GROUP_MEMORY,
+  },
+  micro_batch_size: {
+    kind: 'integer',
+    describe:
+      'Sentences per forward + backward, accumulated to --batch_size with the same result (default: the memory plan chooses)',
+    check: atLeast(1),
+    group: GROUP_MEMORY,
+  },
+  recompute: {
+    kind: 'string',
+    default: 'auto',
+    choices: ['auto', 'on', 'off'],
+    describe:
+      'Per-encoder-layer activation recomputation (auto: when the memory plan finds it cheapest for the batch to fit)',
+    group: GROUP_MEMORY,
   },
 } satisfies Record<string, FlagSpec>;
 

@@ -18,11 +18,14 @@ import {
   type Logger,
 } from '@ner-launch/worker';
 import type { BertForTokenClassification, Gradients } from '../model/token-classification.js';
+import type { BatchPlanner } from '../memory/batch-planner.js';
+import { withHeapGuard } from '../memory/heap-guard.js';
+import { computeStepGradients } from '../memory/micro-batches.js';
 import { seqevalResult } from '../metrics/ner-scores.js';
 import type { AdamW } from '../optim/adamw.js';
 import { finishGradients, type MixedPrecisionPlan } from '../mixed-precision.js';
 import type { LossScaler } from '../optim/loss-scaler.js';
-import { batchTensors, collate, disposeBatch, labelledCount } from './batches.js';
+import { collate, labelledCount } from './batches.js';
 import {
   initialEarlyStopping,
   type EarlyStoppingState,
@@ -67,6 +70,11 @@ export interface LoopContext {
   saveSteps?: number;
   /** `--mixed_precision`: wire format of the all-reduce and, for fp16, the loss scaler. */
   mixedPrecision?: { plan: MixedPrecisionPlan; scaler: LossScaler };
+  /**
+   * Memory plans per batch shape (micro-batches, recomputation); undefined runs every batch
+   * whole, as a backend without a memory limit would.
+   */
+  planner?: BatchPlanner;
   /** Test hook, after each optimizer step (and its checkpoint): e.g. throws to interrupt. */
   afterOptimizerStep?: (step: number) => void | Promise<void>;
 }
@@ -187,22 +195,28 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       const batch = batches[i];
       const examples = batch.indices.map((x) => trainingSet.encoded[x]);
       const host = collate(examples, ctx.padId);
-      const tensors = batchTensors(host);
-      let predictions: Int32Array;
-      try {
-        // Train metrics come from this training forward (dropout on), as the reference's.
-        const result = model.computeGradients(tensors, {
-          training: true,
-          lossNormalizer: normalizer,
-          into: gradients,
-          withPredictions: true,
-        });
-        gradients = result.gradients;
-        windowLoss += result.loss;
-        predictions = result.predictions!;
-      } finally {
-        disposeBatch(tensors);
-      }
+      const plan = ctx.planner?.plan('train', host.batchSize, host.seqLen);
+      // Train metrics come from this training forward (dropout on), as the reference's.
+      const result = withHeapGuard(
+        { step: step + 1, batchShape: [host.batchSize, host.seqLen], plan },
+        () =>
+          computeStepGradients(
+            model,
+            host,
+            plan ?? { microBatchSize: host.batchSize, recompute: false },
+            {
+              training: true,
+              lossNormalizer: normalizer,
+              into: gradients,
+              withPredictions: true,
+              // Recomputed layers draw their dropout seeds from the model's checkpointed stream.
+              rng: model.dropoutGenerator(),
+            },
+          ),
+      );
+      gradients = result.gradients;
+      windowLoss += result.loss;
+      const predictions = result.predictions!;
       const mine = batch.indices.map((x, row) => {
         const e = trainingSet.encoded[x];
         const start = row * host.seqLen;
@@ -269,6 +283,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
           batchSize: options.batch_size,
           padId: ctx.padId,
           label: 'Validation',
+          planner: ctx.planner,
         });
         const scores = seqevalResult(result.gold, result.pred);
         validations.push({
