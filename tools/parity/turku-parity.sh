@@ -13,7 +13,12 @@
 # Usage: tools/parity/turku-parity.sh [OUT_DIR]      (default runs/turku-parity-<UTC time>)
 # Env:   TURKU_DIR (default ../shared/data/turku-ner), NER_PYTHON (default .venv/bin/python),
 #        PARITY_SIDES="ours ref" (rerun one side into an existing OUT_DIR), REF_THREADS (2),
-#        EPOCHS (3), NICE (0; e.g. 10 on a shared machine).
+#        REF_DEVICE (cpu; cuda where a GPU machine runs the reference, TF32 off), EPOCHS (3),
+#        NICE (0; e.g. 10 on a shared machine), SAVE_STEPS (25).
+# Our side takes hours on a 2-core machine, so it writes a training checkpoint every SAVE_STEPS
+# optimizer steps; running the script again on the same OUT_DIR resumes from the latest complete
+# one (the result is bit-identical to an uninterrupted run) and the wall time is summed over the
+# pieces (ours.walls, one line per piece).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -45,11 +50,30 @@ if [[ ! -f $OUT/init/config.json ]]; then
 fi
 
 if [[ " $SIDES " == *" ours "* ]]; then
+  # A piece that was killed (e.g. the machine's session ended) counts up to its last checkpoint:
+  # what came after it is redone by the next piece.
+  if [[ -f $OUT/ours.piece-start ]]; then
+    last=$(ls -t "$OUT"/ours/checkpoints/*/manifest.json 2> /dev/null | head -1 || true)
+    if [[ -n $last ]]; then
+      awk -v a="$(stat -c %Y "$last")" -v b="$(cat "$OUT/ours.piece-start")" \
+        'BEGIN { d = a - b; printf "%.1f\n", d > 0 ? d : 0 }' >> "$OUT/ours.walls"
+    fi
+    rm "$OUT/ours.piece-start"
+  fi
+  resume_flags=()
+  if ls "$OUT"/ours/checkpoints/*/manifest.json > /dev/null 2>&1; then
+    resume_flags=(--resume_from_checkpoint latest)
+    echo "== ours: resuming from the latest checkpoint in $OUT/ours/checkpoints"
+  fi
   echo "== ours: ner-launch --cpu --num_processes 2 train (log: $OUT/ours.log)"
   start=$(seconds)
+  echo "$start" > "$OUT/ours.piece-start"
   nice -n "$NICE" npx ner-launch --cpu --num_processes 2 train "${TRAIN_FLAGS[@]}" \
-    --model_name_or_path "$OUT/init" --save_model_path "$OUT/ours" > "$OUT/ours.log" 2>&1
-  elapsed "$start" > "$OUT/ours.wall"
+    --model_name_or_path "$OUT/init" --save_model_path "$OUT/ours" \
+    --save_steps "${SAVE_STEPS:-25}" "${resume_flags[@]}" >> "$OUT/ours.log" 2>&1
+  elapsed "$start" >> "$OUT/ours.walls"
+  rm "$OUT/ours.piece-start"
+  awk '{ total += $1 } END { printf "%.1f\n", total }' "$OUT/ours.walls" > "$OUT/ours.wall"
 fi
 
 if [[ " $SIDES " == *" ref "* ]]; then
@@ -57,7 +81,8 @@ if [[ " $SIDES " == *" ref "* ]]; then
   start=$(seconds)
   nice -n "$NICE" "$PY" tools/reference/train_reference.py "${TRAIN_FLAGS[@]}" \
     --model_name_or_path "$OUT/init" --save_model_path "$OUT/ref" \
-    --num_processes 2 --order ner-launch --threads "${REF_THREADS:-2}" > "$OUT/ref.log" 2>&1
+    --num_processes 2 --order ner-launch --threads "${REF_THREADS:-2}" \
+    --device "${REF_DEVICE:-cpu}" > "$OUT/ref.log" 2>&1
   elapsed "$start" > "$OUT/ref.wall"
 fi
 
