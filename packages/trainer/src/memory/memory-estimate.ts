@@ -6,7 +6,8 @@
  *
  * The heap terms follow what tfjs really keeps: during one `tf.grads` call every tensor an op
  * saves for its gradient *and* every intermediate gradient stays alive until the call returns,
- * and a `tf.tidy` forward keeps every intermediate until the scope ends. The per-layer
+ * while a forward pass without gradients frees each layer's intermediates when the layer ends
+ * (so, like a recomputed step, it holds one layer's at a time). The per-layer
  * coefficients (bytes per token·hidden, token·intermediate, attention score and weight
  * element) were measured on this code with `tf.profile` over several shapes
  * (bench/memory-calibration.ts) and are rounded up.
@@ -47,7 +48,7 @@ const MiB = 2 ** 20;
 /**
  * Bytes per element kind, per encoder layer, measured (see file comment). `train` is one
  * `tf.grads` over the whole model; `recompute` the same for a single layer (plus the stored
- * layer inputs, counted separately); `eval` a forward inside one `tf.tidy`.
+ * layer inputs, counted separately); `eval` one layer of a forward pass.
  */
 export const LAYER_COEFFICIENTS = {
   train: { tokenHidden: 460, tokenIntermediate: 104, attention: 62, weight: 16.5 },
@@ -97,8 +98,8 @@ export function estimateMemory(config: BertConfig, shape: BatchShape): MemoryEst
   const scores = shape.rows * config.numAttentionHeads * shape.seqLen * shape.seqLen;
   const kind = shape.mode === 'eval' ? 'eval' : shape.recompute ? 'recompute' : 'train';
   const c = LAYER_COEFFICIENTS[kind];
-  // With recomputation only one layer's tensors are alive at a time.
-  const liveLayers = kind === 'recompute' ? 1 : config.numHiddenLayers;
+  // Only one layer's tensors are alive at a time when recomputing or without gradients.
+  const liveLayers = kind === 'train' ? config.numHiddenLayers : 1;
   const perLayer =
     c.tokenHidden * tokens * h +
     c.tokenIntermediate * tokens * config.intermediateSize +

@@ -258,6 +258,7 @@ export class BertForTokenClassification {
     tokenTypeIds: tf.Tensor,
     context: DropoutContext,
     outputHiddenStates: boolean,
+    freeLayerIntermediates = false,
   ): TokenClassifierOutput {
     const { lastHiddenState, hiddenStates } = bertModel(
       this.parameters,
@@ -267,6 +268,7 @@ export class BertForTokenClassification {
       tokenTypeIds,
       context,
       outputHiddenStates,
+      freeLayerIntermediates,
     );
     const rate = this.config.classifierDropout ?? this.config.hiddenDropoutProb;
     const logits = linear(
@@ -294,6 +296,8 @@ export class BertForTokenClassification {
         types,
         this.context(options.training ?? false),
         options.outputHiddenStates ?? false,
+        // No gradient is taken of a forward pass: each layer's intermediates can go at once.
+        true,
       );
       return out.hiddenStates
         ? { logits: out.logits, hiddenStates: out.hiddenStates }
