@@ -6,7 +6,10 @@
  *   node --import tsx bench/memory-step.ts --layers 12 --hidden 768 --heads 12 \
  *     --intermediate 3072 --vocab 50105 --labels 13 --batch 16 --seq 128 [--micro N]
  *     [--recompute on|off] [--limit-mb M] [--no-optimizer] [--mode train|forward] [--max-slices K]
- *     [--out NAME]   (also writes bench/results/NAME.json with machine info)
+ *     [--world-size W] [--out NAME]   (--out also writes bench/results/NAME.json with machine info)
+ * --world-size is how many such processes share the machine's memory (the plan divides it).
+ * A forward pass of one short sentence runs before the timed step, so XNNPACK set-up and JIT
+ * warm-up are not in its seconds.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -19,35 +22,14 @@ import {
   forwardLogitsInMicroBatches,
   wasmHeapBytes,
   withHeapGuard,
-  type HostBatch,
 } from '@ner-launch/trainer';
-import { writeResult } from './model-throughput.js';
+import { randomBatch, writeResult } from './model-throughput.js';
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 const num = (name: string, fallback: number) => Number(arg(name, String(fallback)));
-
-function randomBatch(batch: number, seq: number, vocab: number, labels: number): HostBatch {
-  let state = 12345;
-  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8;
-  const inputIds = new Int32Array(batch * seq);
-  const attentionMask = new Int32Array(batch * seq).fill(1);
-  const labelArray = new Int32Array(batch * seq);
-  for (let i = 0; i < inputIds.length; i++) {
-    inputIds[i] = 5 + (next() % (vocab - 5));
-    labelArray[i] = next() % labels;
-  }
-  return {
-    batchSize: batch,
-    seqLen: seq,
-    inputIds,
-    attentionMask,
-    labels: labelArray,
-    labelledCount: batch * seq,
-  };
-}
 
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
@@ -73,15 +55,20 @@ async function main(): Promise<void> {
     batchSize,
     seqLen,
     backend,
-    worldSize: 1,
+    worldSize: num('world-size', 1),
     mode: mode === 'train' ? 'train' : 'eval',
     limitBytes: limitMb ? Number(limitMb) * 2 ** 20 : undefined,
     microBatchSize: arg('micro') ? num('micro', batchSize) : undefined,
     recompute: arg('recompute') as 'on' | 'off' | undefined,
   });
+  // Printed before the step so that a step that dies (heap exhaustion) leaves its plan in the log.
+  process.stderr.write(
+    `plan: ${plan.microBatchSize} sentence(s) at a time, recompute ${plan.recompute ? 'on' : 'off'}, estimate ${plan.estimateBytes} B of ${plan.limitBytes} B\n`,
+  );
   const started = performance.now();
   const model = BertForTokenClassification.fromStateDict(config, new Map(), { seed: 1 });
   const heapAfterParameters = wasmHeapBytes();
+  forwardLogitsInMicroBatches(model, randomBatch(1, 16, config.vocabSize, labels), 1);
   const host = randomBatch(batchSize, seqLen, config.vocabSize, labels);
   const optimizer = new AdamW([{ params: model.trainableNames(), lr: 2e-5, weightDecay: 0.01 }]);
   const stepStart = performance.now();

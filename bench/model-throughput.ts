@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { HostBatch } from '@ner-launch/trainer';
 import { writeFileAtomic } from '@ner-launch/worker';
 import { machineInfo } from './machine-info.js';
 
@@ -37,7 +38,16 @@ export interface CaseResult {
   [key: string]: unknown;
 }
 
-function run(command: string, args: string[]): Promise<CaseResult | { error: string }> {
+/**
+ * Runs one benchmark process and resolves with the JSON object on its last stdout line, or with
+ * the exit code and the end of its stderr. With `echo`, stderr lines are passed on prefixed, so
+ * long cases show progress (and a failing case's plan and error stay in the run's log).
+ */
+export function runJson<T = CaseResult>(
+  command: string,
+  args: string[],
+  options: { echo?: string } = {},
+): Promise<T | { error: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: root,
@@ -47,13 +57,38 @@ function run(command: string, args: string[]): Promise<CaseResult | { error: str
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      err += text;
+      if (options.echo !== undefined)
+        process.stderr.write(text.replace(/^(?=.)/gm, `[${options.echo}] `));
+    });
     child.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as CaseResult);
-      else resolve({ error: `exit ${code}: ${err.slice(-400)}` });
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as T);
+      else resolve({ error: `exit ${code}: ${err.slice(-2000)}` });
     });
   });
+}
+
+/** A deterministic batch of random token ids and labels, every position attended and labelled. */
+export function randomBatch(batch: number, seq: number, vocab: number, labels: number): HostBatch {
+  let state = 12345;
+  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8;
+  const inputIds = new Int32Array(batch * seq);
+  const labelArray = new Int32Array(batch * seq);
+  for (let i = 0; i < inputIds.length; i++) {
+    inputIds[i] = 5 + (next() % (vocab - 5));
+    labelArray[i] = next() % labels;
+  }
+  return {
+    batchSize: batch,
+    seqLen: seq,
+    inputIds,
+    attentionMask: new Int32Array(batch * seq).fill(1),
+    labels: labelArray,
+    labelledCount: batch * seq,
+  };
 }
 
 /** Runs wasm and PyTorch (1 thread, default threads) for each model, mode and length. */
@@ -76,7 +111,7 @@ export async function measureCases(options: {
         );
         const common = [...shapeArgs, '--mode', mode, '--repeats', String(options.repeats)];
         process.stderr.write(`${model} ${options.batch}x${seq} ${mode}: wasm...\n`);
-        const wasm = await run(process.execPath, [
+        const wasm = await runJson(process.execPath, [
           '--import',
           'tsx',
           join(here, 'throughput-worker.ts'),
@@ -88,7 +123,7 @@ export async function measureCases(options: {
             process.stderr.write(
               `${model} ${options.batch}x${seq} ${mode}: torch threads ${threads || 'default'}...\n`,
             );
-            torch[threads === 1 ? 'oneThread' : 'defaultThreads'] = await run(python, [
+            torch[threads === 1 ? 'oneThread' : 'defaultThreads'] = await runJson(python, [
               join(root, 'tools', 'reference', 'bench_reference.py'),
               ...common,
               '--threads',

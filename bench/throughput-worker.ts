@@ -14,27 +14,12 @@ import {
   parseBertConfig,
   planMemory,
   wasmHeapBytes,
-  type HostBatch,
 } from '@ner-launch/trainer';
+import { randomBatch } from './model-throughput.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function randomBatch(batch: number, seq: number, vocab: number, labels: number): HostBatch {
-  let state = 12345;
-  const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8;
-  const inputIds = new Int32Array(batch * seq).map(() => 5 + (next() % (vocab - 5)));
-  const labelArray = new Int32Array(batch * seq).map(() => next() % labels);
-  return {
-    batchSize: batch,
-    seqLen: seq,
-    inputIds,
-    attentionMask: new Int32Array(batch * seq).fill(1),
-    labels: labelArray,
-    labelledCount: batch * seq,
-  };
 }
 
 const modeIndex = process.argv.indexOf('--mode');
