@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -107,6 +107,14 @@ test('a worker killed mid-training with --max_restarts 1 resumes to the uninterr
       `${name} differs after resume`,
     );
   }
+  // Each rank's step losses are its own share of the global loss: a resume in the middle of an
+  // epoch must still report the global figures (metrics.json history, steps.jsonl) exactly.
+  for (const file of ['metrics.json', 'steps.jsonl'])
+    assert.equal(
+      await readFile(join(crashed, file), 'utf8'),
+      await readFile(join(clean, file), 'utf8'),
+      `${file} differs after resume`,
+    );
 });
 
 test('kill -9 during a checkpoint write leaves no step directory that looks complete', async () => {

@@ -297,8 +297,18 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       }
       if (stepped) {
         // Mid-epoch checkpoints; the epoch's last batch is covered by the epoch-end one.
-        if (ctx.checkpoint && ctx.saveSteps && step % ctx.saveSteps === 0 && i < batches.length - 1)
+        if (
+          ctx.checkpoint &&
+          ctx.saveSteps &&
+          step % ctx.saveSteps === 0 &&
+          i < batches.length - 1
+        ) {
+          // The checkpoint keeps rank 0's loop state for every rank, but step losses are each
+          // rank's share: store their global means (the epoch-end mean over ranks keeps them).
+          const global = await accelerator.group.allReduce(Float32Array.from(stepLosses), 'mean');
+          stepLosses.splice(0, stepLosses.length, ...global);
           await ctx.checkpoint(progressNow(i + 1, false));
+        }
         await ctx.afterOptimizerStep?.(step);
       }
     }
