@@ -4,6 +4,10 @@
  * beside raw TCP loopback throughput measured in the same run. Writes
  * bench/results/allreduce.json with machine info.
  *   node --import tsx bench/allreduce.ts [--sizes-mb 4,16,64,256] [--procs 2,4]
+ * With --row-sparse it instead times Accelerator.reduceGradients on 2 processes over the
+ * gradients of a MiniLM-sized step (word embeddings 30522 × 384 with ~600 touched rows per
+ * rank, plus 11M dense floats), dense against row-sparse, and prints the JSON (no file).
+ *   node --import tsx bench/allreduce.ts --row-sparse [--iterations 5]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +15,13 @@ import { connect, createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Accelerator, toEnv, writeFileAtomic, standaloneWorkerEnv } from '@ner-launch/worker';
+import {
+  Accelerator,
+  seededRandom,
+  toEnv,
+  writeFileAtomic,
+  standaloneWorkerEnv,
+} from '@ner-launch/worker';
 
 const self = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -54,6 +64,63 @@ async function worker(sizesMb: number[]): Promise<void> {
   await acc.end();
 }
 
+const VOCAB = 30522;
+const HIDDEN = 384;
+const ROWS_PER_RANK = 600;
+const DENSE_FLOATS = 11_000_000;
+
+/** Worker mode of --row-sparse: rank 0 prints one JSON line per way of reducing. */
+async function rowSparseWorker(iterations: number): Promise<void> {
+  const acc = await Accelerator.create();
+  const rand = seededRandom(1000 + acc.rank);
+  const embed = new Float32Array(VOCAB * HIDDEN);
+  for (let k = 0; k < ROWS_PER_RANK; k++) {
+    const row = Math.floor(rand() * VOCAB);
+    for (let j = 0; j < HIDDEN; j++) embed[row * HIDDEN + j] = rand() - 0.5;
+  }
+  const dense = new Float32Array(DENSE_FLOATS).map(() => rand() - 0.5);
+  const grads = new Map([
+    ['dense', new Float32Array(dense.length)],
+    ['bert.embeddings.word_embeddings.weight', new Float32Array(embed.length)],
+  ]);
+  const ways = {
+    dense: {},
+    rowSparse: { rowSparse: new Map([['bert.embeddings.word_embeddings.weight', HIDDEN]]) },
+  };
+  const times: Record<string, number[]> = { dense: [], rowSparse: [] };
+  const cpu: Record<string, number> = { dense: 0, rowSparse: 0 };
+  // Alternated, so that the background load falls on both ways alike; the first round warms up.
+  for (let i = 0; i <= iterations; i++) {
+    for (const [way, options] of Object.entries(ways)) {
+      grads.get('dense')!.set(dense);
+      grads.get('bert.embeddings.word_embeddings.weight')!.set(embed);
+      await acc.waitForEveryone();
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      await acc.reduceGradients(grads, options);
+      const seconds = (performance.now() - start) / 1000;
+      const used = process.cpuUsage(cpuStart);
+      if (i === 0) continue;
+      times[way].push(seconds);
+      cpu[way] += (used.user + used.system) / 1e6;
+    }
+  }
+  const touched = new Set<number>();
+  const reduced = grads.get('bert.embeddings.word_embeddings.weight')!;
+  for (let row = 0; row < VOCAB; row++)
+    if (reduced.subarray(row * HIDDEN, (row + 1) * HIDDEN).some((v) => v !== 0)) touched.add(row);
+  for (const way of Object.keys(ways)) {
+    const all = await acc.group.gatherObject(times[way]);
+    const perOp = times[way].map((_, i) => Math.max(...all.map((t) => t[i])));
+    const cpuPerRank = await acc.group.gatherObject(cpu[way] / iterations);
+    if (acc.isMainProcess)
+      process.stdout.write(
+        `${JSON.stringify({ way, processes: acc.worldSize, unionRows: touched.size, iterations, meanSeconds: perOp.reduce((a, b) => a + b, 0) / perOp.length, minSeconds: Math.min(...perOp), secondsPerOp: perOp, cpuSecondsPerOpPerRank: cpuPerRank })}\n`,
+      );
+  }
+  await acc.end();
+}
+
 /** Raw TCP loopback throughput: a child process sinks `totalMb` sent in 1 MB writes. */
 async function tcpLoopback(totalMb: number): Promise<number> {
   const sink = spawn(process.execPath, ['--import', 'tsx', self, '--tcp-sink', String(totalMb)], {
@@ -89,7 +156,7 @@ function tcpSink(totalMb: number): void {
   );
 }
 
-async function runGroup(n: number, sizesMb: number[]): Promise<object[]> {
+async function runGroup(n: number, workerArgs: string[]): Promise<object[]> {
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const p = (s.address() as { port: number }).port;
@@ -110,14 +177,10 @@ async function runGroup(n: number, sizesMb: number[]): Promise<object[]> {
         rdzvTimeoutS: 60,
         collectiveTimeoutS: 600,
       });
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', self, '--worker', '--sizes-mb', sizesMb.join(',')],
-        {
-          env: { ...process.env, ...env },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
+      const child = spawn(process.execPath, ['--import', 'tsx', self, ...workerArgs], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       return new Promise<string>((resolve, reject) =>
@@ -138,12 +201,21 @@ async function main(): Promise<void> {
   const sizesMb = arg('--sizes-mb', '4,16,64,256').split(',').map(Number);
   if (process.argv.includes('--worker')) return worker(sizesMb);
   if (process.argv.includes('--tcp-sink')) return tcpSink(Number(arg('--tcp-sink', '1024')));
+  const iterations = arg('--iterations', '5');
+  if (process.argv.includes('--row-sparse-worker')) return rowSparseWorker(Number(iterations));
+  if (process.argv.includes('--row-sparse')) {
+    const rows = await runGroup(2, ['--row-sparse-worker', '--iterations', iterations]);
+    process.stdout.write(
+      `${JSON.stringify({ date: new Date().toISOString(), loadAverageAtEnd: loadavg(), reduceGradients: rows }, null, 2)}\n`,
+    );
+    return;
+  }
   const procs = arg('--procs', '2,4').split(',').map(Number);
   const tcp = [];
   for (let i = 0; i < 3; i++) tcp.push(await tcpLoopback(1024));
   const results = [];
   for (const n of procs) {
-    const rows = await runGroup(n, sizesMb);
+    const rows = await runGroup(n, ['--worker', '--sizes-mb', sizesMb.join(',')]);
     for (const row of rows) process.stderr.write(`${JSON.stringify(row)}\n`);
     results.push(...rows);
   }

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
-import { computeStepGradients, evaluateInMicroBatches } from '../src/memory/micro-batches.js';
+import { sliceCostModel } from '../src/memory/length-groups.js';
+import {
+  computeStepGradients,
+  evaluateInMicroBatches,
+  type StepExecution,
+} from '../src/memory/micro-batches.js';
 import { planMemory } from '../src/memory/memory-plan.js';
 import { parseBertConfig } from '../src/model/config.js';
 import { BertForTokenClassification, type Gradients } from '../src/model/token-classification.js';
@@ -44,7 +49,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return max;
 }
 
-function stepParameters(execution: { microBatchSize: number; recompute: boolean }) {
+function stepParameters(execution: StepExecution) {
   const model = BertForTokenClassification.fromStateDict(CONFIG, new Map(), { seed: 3 });
   try {
     const { loss, gradients, predictions } = computeStepGradients(model, hostBatch(), execution, {
@@ -85,6 +90,18 @@ function compare(
         );
   assert.ok(paramDiff <= 1e-5, `${name}: parameters differ by ${paramDiff}`);
   assert.ok(gradDiff <= 1e-5, `${name}: gradients differ by ${gradDiff}`);
+}
+
+/** Predictions agree on every attended position (slices are trimmed, so padding may differ). */
+function assertSamePredictions(host: HostBatch, actual: Int32Array, expected: Int32Array): void {
+  for (let r = 0; r < host.batchSize; r++)
+    for (let t = 0; t < host.seqLen; t++)
+      if (host.attentionMask[r * host.seqLen + t])
+        assert.equal(
+          actual[r * host.seqLen + t],
+          expected[r * host.seqLen + t],
+          `row ${r}, position ${t}`,
+        );
 }
 
 before(async () => {
@@ -158,13 +175,51 @@ test('recomputation with dropout on is deterministic for a given seed and leaks 
   }
 });
 
+test('length-grouped slices (rows sorted by length, each slice trimmed) give the full-batch step', () => {
+  const full = stepParameters({ microBatchSize: 6, recompute: false });
+  // No fixed cost per slice: the cheapest split cuts the sorted rows apart, so rows run out of
+  // batch order and at lengths shorter than the batch's.
+  const eager = { overheadTokens: 0, attentionPerPosition: 0.01 };
+  compare(
+    'grouped',
+    full,
+    stepParameters({ microBatchSize: 6, recompute: false, lengthGrouping: eager }),
+  );
+  compare(
+    'grouped + recompute, at most 2 rows',
+    full,
+    stepParameters({ microBatchSize: 2, recompute: true, lengthGrouping: eager }),
+  );
+  compare(
+    'grouped with the wasm cost model',
+    full,
+    stepParameters({ microBatchSize: 6, recompute: false, lengthGrouping: sliceCostModel(CONFIG) }),
+  );
+});
+
+test('length-grouped evaluation gives the whole batch predictions and summed loss', () => {
+  const model = BertForTokenClassification.fromStateDict(CONFIG, new Map(), { seed: 3 });
+  try {
+    const host = hostBatch();
+    const full = evaluateInMicroBatches(model, host, 6);
+    const grouped = evaluateInMicroBatches(model, host, 6, {
+      overheadTokens: 0,
+      attentionPerPosition: 0.01,
+    });
+    assertSamePredictions(host, grouped.predictions, full.predictions);
+    assert.ok(Math.abs(grouped.lossSum - full.lossSum) <= 1e-4 * Math.abs(full.lossSum));
+  } finally {
+    model.dispose();
+  }
+});
+
 test('evaluation in micro-batches gives the full batch predictions and summed loss', () => {
   const model = BertForTokenClassification.fromStateDict(CONFIG, new Map(), { seed: 3 });
   try {
     const host = hostBatch();
     const full = evaluateInMicroBatches(model, host, 6);
     const sliced = evaluateInMicroBatches(model, host, 4);
-    assert.deepEqual(sliced.predictions, full.predictions);
+    assertSamePredictions(host, sliced.predictions, full.predictions);
     assert.ok(Math.abs(sliced.lossSum - full.lossSum) <= 1e-4 * Math.abs(full.lossSum));
     // The same figures as the model's own forward + loss on the whole batch.
     const ids = tf.tensor2d(host.inputIds, [host.batchSize, host.seqLen], 'int32');

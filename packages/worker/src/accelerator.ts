@@ -11,7 +11,11 @@ import {
   type DistributedSamplerOptions,
   type SamplerBatch,
 } from './distributed-sampler.js';
-import { GradientBucketer, DEFAULT_BUCKET_BYTES } from './gradient-buckets.js';
+import {
+  GradientBucketer,
+  DEFAULT_BUCKET_BYTES,
+  type GradientReduceOptions,
+} from './gradient-buckets.js';
 import { GrpcProcessGroup } from './grpc-process-group.js';
 import { createLogger, type Logger } from './logger.js';
 import {
@@ -142,9 +146,15 @@ export class Accelerator {
     });
   }
 
-  /** Averages gradients over all ranks in place (bucketed all-reduce); returns them. */
-  async reduceGradients(grads: NamedGradients): Promise<Map<string, Float32Array>> {
-    return this.bucketer.reduce(asMap(grads), 'mean', this.options.gradientWire ?? 'fp32');
+  /**
+   * Averages gradients over all ranks in place (bucketed all-reduce; `rowSparse` ones only in
+   * the rows some rank touched); returns them.
+   */
+  async reduceGradients(
+    grads: NamedGradients,
+    options: GradientReduceOptions = {},
+  ): Promise<Map<string, Float32Array>> {
+    return this.bucketer.reduce(asMap(grads), 'mean', this.options.gradientWire ?? 'fp32', options);
   }
 
   /**

@@ -4,6 +4,7 @@
  * per tensor (per-call latency dominates small tensors).
  */
 import type { ProcessGroup, WireDType } from './process-group.js';
+import { allReduceRowSparse, rowCount } from './row-sparse-reduce.js';
 
 /** DDP's default bucket size (bucket_cap_mb=25). */
 export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
@@ -47,6 +48,16 @@ export function planBuckets(
   return buckets;
 }
 
+/** Options of a gradient all-reduce; every rank must pass the same. */
+export interface GradientReduceOptions {
+  /**
+   * Gradients that are zero outside a few rows (e.g. word embeddings), by name, with their
+   * row width: only the rows some rank touched travel (row-sparse-reduce.ts). Names not among
+   * the gradients are ignored.
+   */
+  rowSparse?: ReadonlyMap<string, number>;
+}
+
 /** Averages (or sums) named gradients over the group, in place, one collective per bucket. */
 export class GradientBucketer {
   private plan: GradientBucket[] | undefined;
@@ -63,9 +74,16 @@ export class GradientBucketer {
     grads: Map<string, Float32Array>,
     op: 'sum' | 'mean' = 'mean',
     wire: WireDType = 'fp32',
+    options: GradientReduceOptions = {},
   ): Promise<Map<string, Float32Array>> {
+    const rowSparse = options.rowSparse ?? new Map<string, number>();
+    const sparse = [...grads].filter(([name]) => rowSparse.has(name));
+    // Checked in a world of one too, so a wrong width fails before the first multi-process run.
+    for (const [name, g] of sparse) rowCount(g.length, rowSparse.get(name)!, name);
     if (this.group.worldSize === 1) return grads;
-    const sizes = [...grads].map(([name, g]) => [name, g.length] as const);
+    const sizes = [...grads]
+      .filter(([name]) => !rowSparse.has(name))
+      .map(([name, g]) => [name, g.length] as const);
     const key = sizes.map(([n, l]) => `${n}:${l}`).join('|');
     if (!this.plan || key !== this.planKey) {
       this.plan = planBuckets(sizes, this.bucketBytes);
@@ -80,6 +98,8 @@ export class GradientBucketer {
       for (const slot of bucket.slots)
         grads.get(slot.name)!.set(flat.subarray(slot.offset, slot.offset + slot.length));
     }
+    for (const [name, g] of sparse)
+      await allReduceRowSparse(this.group, g, rowSparse.get(name)!, op, wire);
     return grads;
   }
 }

@@ -36,7 +36,13 @@ export {
 } from './process-group.js';
 export { GrpcProcessGroup, type GrpcProcessGroupOptions } from './grpc-process-group.js';
 export { SingleProcessGroup } from './single-process-group.js';
-export { GradientBucketer, planBuckets, DEFAULT_BUCKET_BYTES } from './gradient-buckets.js';
+export {
+  GradientBucketer,
+  planBuckets,
+  DEFAULT_BUCKET_BYTES,
+  type GradientReduceOptions,
+} from './gradient-buckets.js';
+export { allReduceRowSparse } from './row-sparse-reduce.js';
 export { runSelfTest, SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from './self-test.js';
 export {
   decodeHalf,

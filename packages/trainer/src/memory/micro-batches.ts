@@ -14,44 +14,62 @@ import type {
 } from '../model/token-classification.js';
 import type { SeededRandom } from '../model/seeded-random.js';
 import { batchTensors, disposeBatch, type HostBatch } from '../train/batches.js';
+import { lengthGroups, type SliceCostModel } from './length-groups.js';
 import { computeGradientsWithRecompute } from './recompute.js';
 
 /** How one training batch is run: rows per slice and whether layers are recomputed. */
 export interface StepExecution {
   microBatchSize: number;
   recompute: boolean;
+  /**
+   * Group rows by length into cost-chosen slices of at most `microBatchSize` (see
+   * length-groups.ts); without it, slices are consecutive rows.
+   */
+  lengthGrouping?: SliceCostModel;
 }
 
-/** Rows [start, end) of a padded batch, trimmed to their own longest sentence. */
-export function sliceHostBatch(batch: HostBatch, start: number, end: number): HostBatch {
-  const rows = end - start;
-  let seqLen = 1;
-  for (let r = start; r < end; r++) {
-    let length = 0;
+/** Each row's unpadded length: its last attended position + 1 (at least 1). */
+export function rowLengths(batch: HostBatch): number[] {
+  const lengths: number[] = [];
+  for (let r = 0; r < batch.batchSize; r++) {
+    let length = 1;
     for (let t = 0; t < batch.seqLen; t++)
       if (batch.attentionMask[r * batch.seqLen + t]) length = t + 1;
-    seqLen = Math.max(seqLen, length);
+    lengths.push(length);
   }
+  return lengths;
+}
+
+/** The given rows of a padded batch, in that order, trimmed to their own longest sentence. */
+export function selectHostRows(batch: HostBatch, rows: readonly number[]): HostBatch {
+  const lengths = rowLengths(batch);
+  const seqLen = Math.max(1, ...rows.map((r) => lengths[r]!));
   const take = (source: Int32Array) => {
-    const out = new Int32Array(rows * seqLen);
-    for (let r = 0; r < rows; r++)
-      out.set(
-        source.subarray((start + r) * batch.seqLen, (start + r) * batch.seqLen + seqLen),
-        r * seqLen,
-      );
+    const out = new Int32Array(rows.length * seqLen);
+    rows.forEach((r, i) =>
+      out.set(source.subarray(r * batch.seqLen, r * batch.seqLen + seqLen), i * seqLen),
+    );
     return out;
   };
   const labels = take(batch.labels);
   let labelledCount = 0;
   for (const label of labels) if (label !== -100) labelledCount++;
   return {
-    batchSize: rows,
+    batchSize: rows.length,
     seqLen,
     inputIds: take(batch.inputIds),
     attentionMask: take(batch.attentionMask),
     labels,
     labelledCount,
   };
+}
+
+/** Rows [start, end) of a padded batch, trimmed to their own longest sentence. */
+export function sliceHostBatch(batch: HostBatch, start: number, end: number): HostBatch {
+  return selectHostRows(
+    batch,
+    Array.from({ length: end - start }, (_, i) => start + i),
+  );
 }
 
 /** Options for one training batch run in slices. */
@@ -84,14 +102,12 @@ export function computeStepGradients(
   const predictions = options.withPredictions
     ? new Int32Array(host.batchSize * host.seqLen)
     : undefined;
-  const total = Math.ceil(host.batchSize / size);
-  const slices = Math.min(total, maxSlices ?? total);
+  const groups = sliceRows(host, size, execution.lengthGrouping);
+  const slices = Math.min(groups.length, maxSlices ?? groups.length);
   for (let index = 0; index < slices; index++) {
-    const start = index * size;
+    const rows = groups[index]!;
     const slice =
-      size >= host.batchSize
-        ? host
-        : sliceHostBatch(host, start, Math.min(host.batchSize, start + size));
+      rows.length === host.batchSize && isIdentity(rows) ? host : selectHostRows(host, rows);
     const tensors = batchTensors(slice);
     try {
       const sliceOptions = { ...modelOptions, lossNormalizer: normalizer, into: gradients };
@@ -101,19 +117,35 @@ export function computeStepGradients(
       gradients = result.gradients;
       loss += result.loss;
       if (predictions && result.predictions)
-        for (let r = 0; r < slice.batchSize; r++)
+        rows.forEach((row, r) =>
           predictions.set(
-            result.predictions.subarray(r * slice.seqLen, (r + 1) * slice.seqLen),
-            (start + r) * host.seqLen,
-          );
+            result.predictions!.subarray(r * slice.seqLen, (r + 1) * slice.seqLen),
+            row * host.seqLen,
+          ),
+        );
     } finally {
       disposeBatch(tensors);
     }
-    onSlice?.(index + 1, total);
+    onSlice?.(index + 1, groups.length);
   }
   const result: GradientResult = { loss, gradients: gradients ?? new Map() };
   if (predictions) result.predictions = predictions;
   return result;
+}
+
+/** The rows of each slice: length-grouped when a cost model is given, else consecutive runs. */
+function sliceRows(host: HostBatch, size: number, grouping?: SliceCostModel): number[][] {
+  if (grouping) return lengthGroups(rowLengths(host), size, grouping);
+  const groups: number[][] = [];
+  for (let start = 0; start < host.batchSize; start += size)
+    groups.push(
+      Array.from({ length: Math.min(size, host.batchSize - start) }, (_, i) => start + i),
+    );
+  return groups;
+}
+
+function isIdentity(rows: readonly number[]): boolean {
+  return rows.every((row, i) => row === i);
 }
 
 /** Eval-mode logits of a padded batch as a host array [B, T, numLabels], `size` rows at a time. */
@@ -162,18 +194,14 @@ export function evaluateInMicroBatches(
   model: BertForTokenClassification,
   host: HostBatch,
   microBatchSize: number,
+  lengthGrouping?: SliceCostModel,
 ): BatchPredictions {
   const predictions = new Int32Array(host.batchSize * host.seqLen);
   let lossSum = 0;
   const size = Math.max(1, Math.min(microBatchSize, host.batchSize));
-  for (let start = 0; start < host.batchSize; start += size) {
-    const end = Math.min(host.batchSize, start + size);
-    const shape: [number, number] = [end - start, host.seqLen];
-    const from = start * host.seqLen;
-    const to = end * host.seqLen;
-    const inputIds = tf.tensor2d(host.inputIds.subarray(from, to), shape, 'int32');
-    const attentionMask = tf.tensor2d(host.attentionMask.subarray(from, to), shape, 'int32');
-    const labels = tf.tensor2d(host.labels.subarray(from, to), shape, 'int32');
+  for (const rows of sliceRows(host, size, lengthGrouping)) {
+    const slice = selectHostRows(host, rows);
+    const { inputIds, attentionMask, labels } = batchTensors(slice);
     try {
       const { logits } = model.forward(inputIds, attentionMask);
       try {
@@ -181,15 +209,19 @@ export function evaluateInMicroBatches(
         lossSum += loss.dataSync()[0]!;
         loss.dispose();
         const ids = tf.argMax(logits, -1);
-        predictions.set(ids.dataSync() as Int32Array, from);
+        const sliceIds = ids.dataSync() as Int32Array;
         ids.dispose();
+        rows.forEach((row, r) =>
+          predictions.set(
+            sliceIds.subarray(r * slice.seqLen, (r + 1) * slice.seqLen),
+            row * host.seqLen,
+          ),
+        );
       } finally {
         logits.dispose();
       }
     } finally {
-      inputIds.dispose();
-      attentionMask.dispose();
-      labels.dispose();
+      disposeBatch({ inputIds, attentionMask, labels });
     }
   }
   return { predictions, lossSum };

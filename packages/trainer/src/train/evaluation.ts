@@ -10,6 +10,7 @@ import type { Sentence } from '../data/sentence.js';
 import type { EncodedSentence } from '../tokenizer/sentence-encoder.js';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
+import { lengthGroupingFor } from '../memory/length-groups.js';
 import { evaluateInMicroBatches } from '../memory/micro-batches.js';
 import { collate } from './batches.js';
 import { createProgress } from './progress.js';
@@ -73,7 +74,13 @@ export async function evaluate(
           batchShape: [host.batchSize, host.seqLen],
           plan,
         },
-        () => evaluateInMicroBatches(model, host, plan?.microBatchSize ?? host.batchSize),
+        () =>
+          evaluateInMicroBatches(
+            model,
+            host,
+            plan?.microBatchSize ?? host.batchSize,
+            lengthGroupingFor(model.config),
+          ),
       );
       sums[2 * b] = lossSum;
       sums[2 * b + 1] = host.labelledCount;

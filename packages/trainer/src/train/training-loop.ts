@@ -17,9 +17,11 @@ import {
   type JsonValue,
   type Logger,
 } from '@ner-launch/worker';
+import { WORD_EMBEDDINGS } from '../model/embeddings.js';
 import type { BertForTokenClassification, Gradients } from '../model/token-classification.js';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
+import { lengthGroupingFor } from '../memory/length-groups.js';
 import { computeStepGradients } from '../memory/micro-batches.js';
 import { seqevalResult } from '../metrics/ner-scores.js';
 import type { AdamW } from '../optim/adamw.js';
@@ -147,6 +149,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
   const validationCounts: number[] = resume ? [...resume.validationCounts] : [];
   const trainingSet = ctx.train;
   const mixed = ctx.mixedPrecision;
+  const lengthGrouping = lengthGroupingFor(model.config);
 
   const firstEpoch = resume?.finished ? options.epochs : (resume?.epoch ?? 0);
   for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
@@ -203,7 +206,10 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
           computeStepGradients(
             model,
             host,
-            plan ?? { microBatchSize: host.batchSize, recompute: false },
+            {
+              ...(plan ?? { microBatchSize: host.batchSize, recompute: false }),
+              lengthGrouping,
+            },
             {
               training: true,
               lossNormalizer: normalizer,
@@ -238,6 +244,10 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       if ((i + 1) % accumulation === 0 || i === batches.length - 1) {
         let reduced: Map<string, Float32Array>;
         let skip = false;
+        // Nonzero only in the rows of the step's token ids: only those rows cross the wire.
+        const rowSparse = gradients!.has(WORD_EMBEDDINGS)
+          ? new Map([[WORD_EMBEDDINGS, model.parameters.shape(WORD_EMBEDDINGS)[1]]])
+          : undefined;
         if (mixed && mixed.plan.mode !== 'no') {
           // Half-precision wire; fp16 scales the float32 gradients before it (equal to scaling
           // the loss in float32 math) and unscales after it, so every rank decides the same skip.
@@ -246,14 +256,14 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
             gradients!,
             mixed.plan,
             mixed.scaler,
-            async (g) => (out = await accelerator.reduceGradients(g)),
+            async (g) => (out = await accelerator.reduceGradients(g, { rowSparse })),
             accelerator.worldSize,
             step,
           );
           reduced = out;
           skip = decision.skip;
         } else {
-          reduced = await accelerator.reduceGradients(gradients!);
+          reduced = await accelerator.reduceGradients(gradients!, { rowSparse });
         }
         // A skipped fp16 step moves neither the optimizer nor the schedule (as Accelerate).
         if (!skip) {
