@@ -56,7 +56,7 @@ if [[ " $SIDES " == *" ours "* ]]; then
     last=$(ls -t "$OUT"/ours/checkpoints/*/manifest.json 2> /dev/null | head -1 || true)
     if [[ -n $last ]]; then
       awk -v a="$(stat -c %Y "$last")" -v b="$(cat "$OUT/ours.piece-start")" \
-        'BEGIN { d = a - b; printf "%.1f\n", d > 0 ? d : 0 }' >> "$OUT/ours.walls"
+        'BEGIN { d = a - b; printf "%.1f\n", (d > 0 ? d : 0) }' >> "$OUT/ours.walls"
     fi
     rm "$OUT/ours.piece-start"
   fi
