@@ -13,6 +13,7 @@
  * (bench/memory-calibration.ts) and are rounded up.
  */
 import type { BertConfig } from '../model/config.js';
+import { WEIGHT_CACHE_BUDGET_BYTES } from '../model/weight-transposes.js';
 
 /** What runs on the batch. */
 export type MemoryMode = 'train' | 'eval';
@@ -31,7 +32,10 @@ export interface BatchShape {
 /** Estimated bytes by component; `heapBytes` is what must fit the backend limit. */
 export interface MemoryEstimate {
   parameterBytes: number;
-  /** Parameter-sized tensors a step creates (transposed weight copies, weight gradients). */
+  /**
+   * Parameter-sized tensors: those a step creates (transposed weight copies, weight gradients)
+   * and the transposes cached between parameter updates.
+   */
   weightWorkBytes: number;
   activationBytes: number;
   /** Fixed heap use (wasm runtime, XNNPACK caches) plus allocator slack. */
@@ -90,6 +94,13 @@ export function parameterCounts(config: BertConfig): {
   };
 }
 
+/** Bytes the weight-transpose cache holds for `config`: two copies of each matrix, capped. */
+function cachedTransposeBytes(config: BertConfig, perLayerWeights: number): number {
+  const matrices =
+    config.numHiddenLayers * perLayerWeights + config.hiddenSize * config.id2label.length;
+  return Math.min(WEIGHT_CACHE_BUDGET_BYTES, 2 * matrices * FLOAT);
+}
+
 /** Estimated peak memory of one batch of `shape` for `config`. */
 export function estimateMemory(config: BertConfig, shape: BatchShape): MemoryEstimate {
   const { total, wordEmbeddings, perLayerWeights } = parameterCounts(config);
@@ -109,7 +120,9 @@ export function estimateMemory(config: BertConfig, shape: BatchShape): MemoryEst
   // alongside a layer's.
   const nonLayer = kind === 'recompute' ? 0 : NON_LAYER_TOKEN_HIDDEN[shape.mode] * tokens * h;
   const activationBytes = liveLayers * perLayer + storedInputs + nonLayer;
-  const weightWorkBytes = liveLayers * c.weight * perLayerWeights;
+  // Plus the transposed weight copies kept between parameter updates (weight-transposes.ts).
+  const weightWorkBytes =
+    liveLayers * c.weight * perLayerWeights + cachedTransposeBytes(config, perLayerWeights);
   const parameterBytes = total * FLOAT;
   const tensors = parameterBytes + weightWorkBytes + activationBytes;
   const overheadBytes = HEAP_BASE_BYTES + HEAP_SLACK * tensors;

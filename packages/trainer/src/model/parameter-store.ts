@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HostTensor, StateDict } from './weights/state-dict.js';
+import { forgetWeight } from './weight-transposes.js';
 
 interface HeapBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
@@ -31,7 +32,9 @@ export class ParameterStore {
   /** Adds or replaces a parameter from host data (copied into the tfjs heap). */
   set(name: string, host: HostTensor): void {
     const tensor = tf.keep(tf.tensor(host.data, host.shape, 'float32'));
-    this.tensors.get(name)?.dispose();
+    const old = this.tensors.get(name);
+    if (old) forgetWeight(old);
+    old?.dispose();
     this.tensors.set(name, tensor);
   }
 
@@ -80,6 +83,7 @@ export class ParameterStore {
    */
   update(name: string, update: (values: Float32Array) => void): void {
     const tensor = this.get(name);
+    forgetWeight(tensor);
     const backend = heapBackend();
     if (backend) {
       update(backend.typedArrayFromHeap(tensor));
@@ -92,7 +96,10 @@ export class ParameterStore {
 
   /** Frees every parameter tensor. */
   dispose(): void {
-    for (const tensor of this.tensors.values()) tensor.dispose();
+    for (const tensor of this.tensors.values()) {
+      forgetWeight(tensor);
+      tensor.dispose();
+    }
     this.tensors.clear();
   }
 }
