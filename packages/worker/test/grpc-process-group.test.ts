@@ -2,33 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callMetadata, protoPackage } from '../src/grpc-services.js';
-import { GrpcProcessGroup, type GrpcProcessGroupOptions } from '../src/grpc-process-group.js';
 import { CollectiveTimeoutError, ProcessGroupError } from '../src/process-group.js';
 import { digest } from '../src/self-test.js';
-import { freePort } from './support/spawn-workers.js';
-
-/** `worldSize` groups in this process, talking over real gRPC on loopback. */
-async function startGroups(
-  worldSize: number,
-  extra: Partial<GrpcProcessGroupOptions> = {},
-): Promise<GrpcProcessGroup[]> {
-  const masterPort = await freePort();
-  return Promise.all(
-    Array.from({ length: worldSize }, (_, rank) =>
-      GrpcProcessGroup.create({
-        rank,
-        worldSize,
-        masterAddr: '127.0.0.1',
-        masterPort,
-        localAddr: '127.0.0.1',
-        token: 'tok',
-        rendezvousTimeoutMs: 20_000,
-        collectiveTimeoutMs: 30_000,
-        ...extra,
-      }),
-    ),
-  );
-}
+import { startGroups } from './support/in-process-groups.js';
 
 test('seven ranks over gRPC all-reduce lengths 0, 1, 6, 8, 10^4 and 2^20+3 with small pieces exactly and bit-identically', async () => {
   const groups = await startGroups(7, { maxPayloadBytes: 64 * 1024 });

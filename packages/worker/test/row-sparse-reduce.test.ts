@@ -3,38 +3,19 @@ import { test } from 'node:test';
 import { Accelerator } from '../src/accelerator.js';
 import { seededRandom } from '../src/distributed-sampler.js';
 import { GradientBucketer } from '../src/gradient-buckets.js';
-import { GrpcProcessGroup } from '../src/grpc-process-group.js';
 import { roundToHalf } from '../src/half-precision.js';
 import { ProtocolError, type ProcessGroup, type WireDType } from '../src/process-group.js';
 import { packRows, touchedRows, unionRows, unpackRows } from '../src/row-sparse-reduce.js';
 import { SingleProcessGroup } from '../src/single-process-group.js';
 import { standaloneWorkerEnv } from '../src/worker-env.js';
-import { freePort } from './support/spawn-workers.js';
+import { startGroups } from './support/in-process-groups.js';
 
 const ROWS = 2000;
 const WIDTH = 24;
 const SPARSE = 'embed';
 const ROW_SPARSE = new Map([[SPARSE, WIDTH]]);
-
-/** `worldSize` groups in this process over real gRPC, with pieces small enough to split blocks. */
-async function startGroups(worldSize: number): Promise<GrpcProcessGroup[]> {
-  const masterPort = await freePort();
-  return Promise.all(
-    Array.from({ length: worldSize }, (_, rank) =>
-      GrpcProcessGroup.create({
-        rank,
-        worldSize,
-        masterAddr: '127.0.0.1',
-        masterPort,
-        localAddr: '127.0.0.1',
-        token: 'tok',
-        rendezvousTimeoutMs: 20_000,
-        collectiveTimeoutMs: 30_000,
-        maxPayloadBytes: 16 * 1024,
-      }),
-    ),
-  );
-}
+/** Frames small enough that the ring splits every block into pieces. */
+const SMALL_FRAMES = { maxPayloadBytes: 16 * 1024 };
 
 /** Values over four decades, so that summation order and wire rounding show in the bits. */
 function randomValue(rand: () => number): number {
@@ -190,7 +171,7 @@ test('with one process row-sparse gradients are left untouched, but a width that
 });
 
 test('two ranks over gRPC: the row-sparse mean is bit-identical to the dense one (overlapping, one-sided and no touched rows)', async () => {
-  const groups = await startGroups(2);
+  const groups = await startGroups(2, SMALL_FRAMES);
   const rand = seededRandom(7);
   const overlapping = [0.1, 0.05].map((fraction) => {
     const grads = rankGradients(rand, [...randomRows(rand, fraction), 0, ROWS - 1]);
@@ -216,7 +197,7 @@ test('two ranks over gRPC: the row-sparse mean is bit-identical to the dense one
 });
 
 test('two ranks over a half-precision wire: bit-identical to dense for half-representable gradients, within rounding otherwise', async () => {
-  const groups = await startGroups(2);
+  const groups = await startGroups(2, SMALL_FRAMES);
   const rand = seededRandom(11);
   for (const wire of ['fp16', 'bf16'] as const) {
     const exact = [0.1, 0.1].map(() => rankGradients(rand, randomRows(rand, 0.1), wire));
@@ -241,7 +222,7 @@ test('two ranks over a half-precision wire: bit-identical to dense for half-repr
 });
 
 test('three ranks over gRPC: the row-sparse mean is identical on every rank and within 1e-6 of the dense one', async () => {
-  const groups = await startGroups(3);
+  const groups = await startGroups(3, SMALL_FRAMES);
   const rand = seededRandom(5);
   const grads = [
     rankGradients(rand, skewedRows(rand)),
