@@ -4,18 +4,19 @@
  * every padded position costs as much compute as a real one. Running the batch's rows sorted
  * by length, in a few slices each trimmed to its own longest sentence, gives the same loss
  * and gradients (per-token losses are summed over slices and divided by the whole batch's
- * labelled count; padding is masked) for a fraction of the work. Slices are not free, though:
- * each one re-transposes and re-packs every weight matrix and reads the gradients back (about
- * as much time as ~120 tokens of a MiniLM step on tfjs-wasm), so the split is chosen to
- * minimise an estimated cost, not the padding alone.
+ * labelled count; padding is masked) for a fraction of the work. Slices are not free, though
+ * (per-slice op dispatch, weight-gradient transposes, gradient read-back and accumulation), so
+ * the split is chosen to minimise an estimated cost, not the padding alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertConfig } from '../model/config.js';
 
 /**
- * Per-slice fixed cost in token-equivalents (weight transposes + XNNPACK packing + gradient
- * read-back, measured on tfjs-wasm: ~0.5-0.7 s per slice against ~4.6 ms per token of a
- * MiniLM training step; both scale with the weight count, so the ratio holds for bert-base).
+ * Per-slice fixed cost in token-equivalents. Chosen by measurement: MiniLM training steps on six
+ * Turku-length batches of 16 (tfjs-wasm, 2-core machine under load) took 0.51 of the
+ * unsplit batches' time at 60, 0.54 at 25 (too many slices); before linear layers cached their
+ * weight transposes a slice cost ~0.6 s (~130 tokens) and 50-120 did best. Both the slice cost
+ * and a token's cost scale with the weight count, so the ratio carries over to bert-base.
  */
 export const SLICE_OVERHEAD_TOKENS = 60;
 
