@@ -10,7 +10,7 @@ import { initBackend } from '../src/backend.js';
 import { linear } from '../src/model/linear.js';
 import { matMul, swapLastAxes } from '../src/model/matmul.js';
 import { ParameterStore } from '../src/model/parameter-store.js';
-import { weightCacheBytes } from '../src/model/weight-transposes.js';
+import { forgetWeight, weightCacheBytes } from '../src/model/weight-transposes.js';
 
 before(async () => {
   await initBackend('wasm');
@@ -91,4 +91,20 @@ test('a parameter rewritten in place or replaced is never served from a stale ca
     x.dispose();
     params.dispose();
   }
+});
+
+test('a weight freed outside ParameterStore loses its cached copies at the next miss', () => {
+  const x = tf.tensor2d(values(7, 2 * 16), [2, 16]);
+  const bias = tf.zeros([24]);
+  const first = tf.tensor2d(values(8, 24 * 16), [24, 16]);
+  linear(x, first, bias).dispose();
+  const cachedForFirst = weightCacheBytes();
+  assert.ok(cachedForFirst > 0);
+  first.dispose();
+  const second = tf.tensor2d(values(9, 24 * 16), [24, 16]);
+  linear(x, second, bias).dispose();
+  assert.equal(weightCacheBytes(), cachedForFirst, 'only the live weight is cached');
+  forgetWeight(second);
+  tf.dispose([x, bias, second]);
+  assert.equal(weightCacheBytes(), 0);
 });

@@ -31,6 +31,9 @@ let cachedBytes = 0;
 function entryFor(weight: tf.Tensor): Entry | undefined {
   const hit = entries.get(weight);
   if (hit) return hit;
+  // A weight freed without passing through ParameterStore (a caller's own tensor) must not
+  // keep its copies alive.
+  for (const key of entries.keys()) if (key.isDisposed) forgetWeight(key);
   const bytes = 2 * weight.size * 4;
   if (cachedBytes + bytes > WEIGHT_CACHE_BUDGET_BYTES) return undefined;
   // Kept outside any tidy scope of the caller; freed by forgetWeight.
