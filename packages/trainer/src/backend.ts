@@ -89,5 +89,9 @@ export async function initBackend(
   const ok = await tf.setBackend(chosen);
   if (!ok) throw new Error(`tfjs backend '${chosen}' failed to initialise`);
   await tf.ready();
+  if (chosen === 'wasm') {
+    const { installWasmBatchMatMul } = await import('./kernels/wasm-batch-matmul.js');
+    installWasmBatchMatMul();
+  }
   return chosen;
 }
