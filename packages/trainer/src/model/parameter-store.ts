@@ -33,8 +33,10 @@ export class ParameterStore {
   set(name: string, host: HostTensor): void {
     const tensor = tf.keep(tf.tensor(host.data, host.shape, 'float32'));
     const old = this.tensors.get(name);
-    if (old) forgetWeight(old);
-    old?.dispose();
+    if (old) {
+      forgetWeight(old);
+      old.dispose();
+    }
     this.tensors.set(name, tensor);
   }
 
