@@ -17,6 +17,7 @@ const BENCHES = [
   'allreduce',
   'launcher-startup',
   'training-scaling',
+  'batch-matmul',
 ] as const;
 
 const args = process.argv.slice(2);
