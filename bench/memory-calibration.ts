@@ -16,8 +16,8 @@ import {
   parameterCounts,
   parseBertConfig,
   type BertConfig,
-  type HostBatch,
 } from '@ner-launch/trainer';
+import { randomBatch } from './model-throughput.js';
 
 interface Shape {
   layers: number;
@@ -39,19 +39,6 @@ const SHAPES: Shape[] = [
   { layers: 1, hidden: 192, heads: 3, intermediate: 384, batch: 4, seq: 48 },
 ];
 
-function hostBatch(batch: number, seq: number, vocab: number, labels: number): HostBatch {
-  const inputIds = new Int32Array(batch * seq).map((_, i) => 5 + ((i * 7919) % (vocab - 5)));
-  const labelArray = new Int32Array(batch * seq).map((_, i) => (i * 31) % labels);
-  return {
-    batchSize: batch,
-    seqLen: seq,
-    inputIds,
-    attentionMask: new Int32Array(batch * seq).fill(1),
-    labels: labelArray,
-    labelledCount: batch * seq,
-  };
-}
-
 function configOf(s: Shape): BertConfig {
   return parseBertConfig(
     {
@@ -72,7 +59,7 @@ type Kind = 'train' | 'recompute' | 'eval';
 async function measure(s: Shape, kind: Kind): Promise<number> {
   const config = configOf(s);
   const model = BertForTokenClassification.fromStateDict(config, new Map(), { seed: 1 });
-  const host = hostBatch(s.batch, s.seq, config.vocabSize, 5);
+  const host = randomBatch(s.batch, s.seq, config.vocabSize, 5);
   const profile = await tf.profile(() => {
     if (kind === 'eval') forwardLogitsInMicroBatches(model, host, s.batch);
     else
