@@ -28,22 +28,22 @@ export interface StepExecution {
   lengthGrouping?: SliceCostModel;
 }
 
-/** Each row's unpadded length: its last attended position + 1 (at least 1). */
+/** Row r's unpadded length: its last attended position + 1 (at least 1). */
+function rowLength(batch: HostBatch, r: number): number {
+  let length = 1;
+  for (let t = 0; t < batch.seqLen; t++)
+    if (batch.attentionMask[r * batch.seqLen + t]) length = t + 1;
+  return length;
+}
+
+/** Each row's unpadded length. */
 export function rowLengths(batch: HostBatch): number[] {
-  const lengths: number[] = [];
-  for (let r = 0; r < batch.batchSize; r++) {
-    let length = 1;
-    for (let t = 0; t < batch.seqLen; t++)
-      if (batch.attentionMask[r * batch.seqLen + t]) length = t + 1;
-    lengths.push(length);
-  }
-  return lengths;
+  return Array.from({ length: batch.batchSize }, (_, r) => rowLength(batch, r));
 }
 
 /** The given rows of a padded batch, in that order, trimmed to their own longest sentence. */
 export function selectHostRows(batch: HostBatch, rows: readonly number[]): HostBatch {
-  const lengths = rowLengths(batch);
-  const seqLen = Math.max(1, ...rows.map((r) => lengths[r]!));
+  const seqLen = Math.max(1, ...rows.map((r) => rowLength(batch, r)));
   const take = (source: Int32Array) => {
     const out = new Int32Array(rows.length * seqLen);
     rows.forEach((r, i) =>
