@@ -37,6 +37,9 @@ run.json (wall times, token counts, tokens/s, settings).
 `--init_model_only DIR`: wrap --model_name_or_path for the data's labels (seeded classifier;
 --no_dropout sets hidden_dropout_prob and attention_probs_dropout_prob to 0), save it to DIR
 with its tokenizer, and exit: the shared starting point of a parity run.
+
+`--dropout_seed S`: the same run with other dropout masks (the only randomness left once init
+and data order are fixed), to measure how far the reference's test F1 moves between runs.
 """
 
 import argparse
@@ -97,6 +100,10 @@ def parse_args(argv=None):
                         "GPU machine runs the reference for time; TF32 stays off)")
     p.add_argument("--init_model_only", default=None, metavar="DIR")
     p.add_argument("--no_dropout", action="store_true")
+    p.add_argument("--dropout_seed", type=int, default=None,
+                   help="reseed torch's RNG after loading the model, so that only the dropout masks "
+                        "change (data order and init stay those of --seed): the reference's own "
+                        "run-to-run spread")
     args = p.parse_args(argv)
     for name in ("max_len", "batch_size", "epochs", "patience", "num_processes",
                  "num_validate_during_training", "threads"):
@@ -355,6 +362,8 @@ def main(argv=None):
     os.makedirs(args.save_model_path, exist_ok=True)
 
     model = load_model(args.model_name_or_path, labels, args.seed, args.no_dropout).to(args.device)
+    if args.dropout_seed is not None:
+        torch.manual_seed(args.dropout_seed)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.wd)
     world, n = args.num_processes, len(train)
