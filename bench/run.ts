@@ -18,6 +18,7 @@ const BENCHES = [
   'launcher-startup',
   'training-scaling',
   'batch-matmul',
+  'length-groups',
 ] as const;
 
 const args = process.argv.slice(2);

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  ATTENTION_SLOWDOWN,
+  SLICE_OVERHEAD_TOKENS,
   lengthGroups,
   sliceCost,
   sliceCostModel,
@@ -89,4 +91,23 @@ test('the Turku-like batch of the benchmark splits into a few slices', () => {
   const padded = 16 * 115;
   const grouped = groups.reduce((s, g) => s + g.length * Math.max(...g.map((r) => lengths[r]!)), 0);
   assert.ok(grouped < 0.75 * padded, `grouped ${grouped} padded positions vs ${padded}`);
+});
+
+test('the cost model charges attention in proportion to its slowdown; options override defaults', () => {
+  const shape = { hiddenSize: 384, intermediateSize: 1536 };
+  const standard = sliceCostModel(shape);
+  assert.equal(standard.overheadTokens, SLICE_OVERHEAD_TOKENS);
+  // One position of length: slowdown x 12h attention FLOPs over 6(4h² + 2hi) dense FLOPs.
+  assert.ok(
+    Math.abs(
+      standard.attentionPerPosition -
+        (ATTENTION_SLOWDOWN * 12 * 384) / (6 * (4 * 384 * 384 + 2 * 384 * 1536)),
+    ) < 1e-15,
+  );
+  const tuned = sliceCostModel(shape, { attentionSlowdown: 2, overheadTokens: 30 });
+  assert.equal(tuned.overheadTokens, 30);
+  assert.ok(
+    Math.abs(tuned.attentionPerPosition / standard.attentionPerPosition - 2 / ATTENTION_SLOWDOWN) <
+      1e-12,
+  );
 });

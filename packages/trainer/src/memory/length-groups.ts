@@ -32,19 +32,28 @@ export interface SliceCostModel {
 }
 
 /**
- * The cost model for a BERT config on tfjs-wasm. Attention products run tfjs-wasm's batched
- * matmul, a scalar loop at ~0.8-1.2 GFLOP/s, against ~14-17 GFLOP/s for the XNNPACK dense
- * layers (measured here); per layer and token, dense layers take 6(4h² + 2hi) FLOPs forward +
- * backward and attention 12·h·L, so each position of length adds 17·12h / 6(4h² + 2hi).
+ * How much slower a FLOP of attention's batched matmuls runs than one of the dense layers.
+ * Measured when tfjs-wasm ran them in a scalar loop (~0.8-1.2 GFLOP/s against ~14-17 GFLOP/s
+ * for the XNNPACK dense layers).
  */
-export function sliceCostModel(config: Pick<BertConfig, 'hiddenSize' | 'intermediateSize'>) {
+export const ATTENTION_SLOWDOWN = 17;
+
+/**
+ * The cost model for a BERT config on tfjs-wasm: per layer and token, dense layers take
+ * 6(4h² + 2hi) FLOPs forward + backward and attention 12·h·L, so each position of length adds
+ * slowdown·12h / 6(4h² + 2hi). The constants can be overridden to measure other settings
+ * (bench/length-groups.ts).
+ */
+export function sliceCostModel(
+  config: Pick<BertConfig, 'hiddenSize' | 'intermediateSize'>,
+  { overheadTokens = SLICE_OVERHEAD_TOKENS, attentionSlowdown = ATTENTION_SLOWDOWN } = {},
+): SliceCostModel {
   const h = config.hiddenSize;
   const i = config.intermediateSize;
-  const attentionSlowdown = 17;
   return {
-    overheadTokens: SLICE_OVERHEAD_TOKENS,
+    overheadTokens,
     attentionPerPosition: (attentionSlowdown * 12 * h) / (6 * (4 * h * h + 2 * h * i)),
-  } satisfies SliceCostModel;
+  };
 }
 
 /** Estimated cost of running `rows` sentences padded to `length` as one slice. */
