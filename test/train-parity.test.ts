@@ -7,6 +7,8 @@
  * losses may differ only by float32 arithmetic (wasm vs torch): tolerance 1e-4 relative on
  * every loss compared. Per-step losses are compared when our trainer writes steps.jsonl
  * (format in tools/parity/compare-runs.ts); until then that sub-test is skipped with that reason.
+ * Last, `ner-launch predict` runs the reference's best model on the test words it scored
+ * (tools/parity/eval-parity.sh does the same on the long run): our tags must be torch's.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -208,6 +210,48 @@ test(
     // Token accuracies count argmaxes; a near-tie may flip one token, not more than 1 %.
     assert.ok(Math.abs(ha.train_accuracy - hb.train_accuracy) <= 0.01);
     assert.ok(Math.abs(a.metrics.test.overall_accuracy - b.metrics.test.overall_accuracy) <= 0.01);
+
+    await t.test("ner-launch predict with the reference's model gives torch's tags", async () => {
+      const predicted = join(root, 'ours-on-ref-model.csv');
+      const run = spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'predict',
+          '--model',
+          refDir,
+          '--input',
+          join(refDir, 'test_gold.csv'),
+          '--format',
+          'csv',
+          '--backend',
+          'wasm',
+          '--output',
+          predicted,
+        ],
+        { encoding: 'utf8', cwd: REPO_ROOT, env: { ...process.env, NER_LOG_LEVEL: 'warn' } },
+      );
+      assert.equal(run.status, 0, run.stderr.slice(-3000));
+      const tags = async (path: string) => {
+        const loaded = await readDataset(path, { format: 'csv' });
+        assert.deepEqual(loaded.errors, [], path);
+        return loaded.sentences;
+      };
+      const ours = await tags(predicted);
+      const torch = await tags(join(refDir, 'test_predictions.csv'));
+      assert.equal(ours.length, torch.length);
+      let words = 0;
+      let equal = 0;
+      ours.forEach((s, i) => {
+        assert.deepEqual(s.tokens, torch[i].tokens, `sentence ${i + 1}: same words`);
+        s.tags.forEach((tag, w) => {
+          words++;
+          if (tag === torch[i].tags[w]) equal++;
+        });
+      });
+      // Argmaxes of float32 logits computed two ways: a near-tie may flip a word, not 1 % of them.
+      assert.ok(words > 0 && equal >= 0.99 * words, `${equal} of ${words} tags equal to torch's`);
+    });
 
     await t.test('per-step losses agree within 1e-4 relative', (st) => {
       if (!a.steps) {

@@ -32,7 +32,11 @@ Outputs in --save_model_path: the best model (save_pretrained + tokenizer), metr
 ({history, test}, the schema of our trainer), history.csv, steps.jsonl (one JSON object per
 optimizer step: {"step": 1-based global step, "epoch": 1-based, "loss": the step's global mean
 token loss, "lr": learning rate applied in that step (base rate x schedule factor)}) and
-run.json (wall times, token counts, tokens/s, settings).
+run.json (wall times, token counts, tokens/s, settings), and the test set as scored:
+test_gold.csv (each sentence's words that kept a sub-token after truncation, gold tags) and
+test_predictions.csv (the same words, the best model's tags), in the input's CSV format, so
+that another implementation can run the same model on the same words
+(tools/parity/eval-parity.sh).
 
 `--init_model_only DIR`: wrap --model_name_or_path for the data's labels (seeded classifier;
 --no_dropout sets hidden_dropout_prob and attention_probs_dropout_prob to 0), save it to DIR
@@ -313,6 +317,16 @@ def evaluate(model, data, batch, pad_id, labels, device="cpu"):
     return (sum(losses) / len(losses) if losses else 0.0), gold, pred
 
 
+def write_scored_words(path, rows, encoded, tags_per_sentence):
+    """tokens/tags CSV of the words that were scored (those with a sub-token left, in order)."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["tokens", "tags"])
+        for (words, _), e, tags in zip(rows, encoded, tags_per_sentence, strict=True):
+            scored = sorted({w for w in e.word_ids if w is not None})
+            out.writerow([repr([words[w] for w in scored]), repr(list(tags))])
+
+
 def save_model(model, tokenizer, path):
     os.makedirs(path, exist_ok=True)
     model.save_pretrained(path, safe_serialization=True)
@@ -448,6 +462,10 @@ def main(argv=None):
     test_results = {"loss": t_loss, **evaluate_seqeval(t_gold, t_pred, "default"),
                     "without_O": without_o(t_gold, t_pred, "default")}
     metrics = {"history": history, "test": plain(test_results)}
+    write_scored_words(os.path.join(args.save_model_path, "test_gold.csv"), test_rows, test,
+                       t_gold)
+    write_scored_words(os.path.join(args.save_model_path, "test_predictions.csv"), test_rows, test,
+                       t_pred)
     with open(os.path.join(args.save_model_path, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
         f.write("\n")
