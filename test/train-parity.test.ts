@@ -70,6 +70,21 @@ async function writeSlice(dir: string): Promise<void> {
   }
 }
 
+/** Runs the ner-launch CLI to completion; fails the test, with its stderr, unless it exits 0. */
+function runCli(args: string[], what: string): void {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+    timeout: 480_000,
+    env: { ...process.env, NER_LOG_LEVEL: 'warn' },
+  });
+  assert.equal(
+    r.status,
+    0,
+    `${what} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr.slice(-3000)}`,
+  );
+}
+
 function minilmDir(): string {
   const r = spawnSync(
     referencePython()!,
@@ -143,10 +158,8 @@ test(
     ]);
 
     const oursDir = join(root, 'ours');
-    const ours = spawnSync(
-      process.execPath,
+    runCli(
       [
-        BIN,
         '--cpu',
         '--num_processes',
         '2',
@@ -163,17 +176,7 @@ test(
         oursDir,
         ...FLAGS,
       ],
-      {
-        encoding: 'utf8',
-        cwd: REPO_ROOT,
-        timeout: 480_000,
-        env: { ...process.env, NER_LOG_LEVEL: 'warn' },
-      },
-    );
-    assert.equal(
-      ours.status,
-      0,
-      `ner-launch train failed (${ours.error?.message ?? `exit ${ours.status}`}):\n${ours.stderr.slice(-3000)}`,
+      'ner-launch train',
     );
     const refDir = join(root, 'ref');
     runReference('train_reference.py', [
@@ -213,10 +216,8 @@ test(
 
     await t.test("ner-launch predict with the reference's model gives torch's tags", async () => {
       const predicted = join(root, 'ours-on-ref-model.csv');
-      const run = spawnSync(
-        process.execPath,
+      runCli(
         [
-          BIN,
           'predict',
           '--model',
           refDir,
@@ -229,9 +230,8 @@ test(
           '--output',
           predicted,
         ],
-        { encoding: 'utf8', cwd: REPO_ROOT, env: { ...process.env, NER_LOG_LEVEL: 'warn' } },
+        'ner-launch predict',
       );
-      assert.equal(run.status, 0, run.stderr.slice(-3000));
       const tags = async (path: string) => {
         const loaded = await readDataset(path, { format: 'csv' });
         assert.deepEqual(loaded.errors, [], path);
