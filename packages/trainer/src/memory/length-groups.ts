@@ -34,7 +34,9 @@ export interface SliceCostModel {
 /**
  * How much slower a FLOP of attention's batched matmuls runs than one of the dense layers.
  * Measured when tfjs-wasm ran them in a scalar loop (~0.8-1.2 GFLOP/s against ~14-17 GFLOP/s
- * for the XNNPACK dense layers).
+ * for the XNNPACK dense layers). Our SIMD kernel narrowed that gap, but slicing hardly depends on
+ * it: on 12 Turku-length batches, slowdowns 2, 4 and 17 (fixed cost 30-90 tokens) all ran in
+ * 0.52-0.54 of the unsplit time (bench/results/length-groups.json), so it stays.
  */
 export const ATTENTION_SLOWDOWN = 17;
 
