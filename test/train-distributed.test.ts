@@ -5,25 +5,21 @@
  * model, so only float32 summation order differs.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadPretrained } from '../packages/trainer/src/model/weights/checkpoint-dir.js';
 import { makeTinyTrainingFixture } from '../packages/trainer/test/support/tiny-training.js';
-import { REPO_ROOT } from './support/python.js';
+import { runCli } from './support/cli.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'launcher', 'bin', 'ner-launch.mjs');
 const root = await mkdtemp(join(tmpdir(), 'train-distributed-'));
 after(() => rm(root, { recursive: true, force: true }));
 const fixture = await makeTinyTrainingFixture(root);
 
 function launch(processes: number, batch: number, out: string): void {
-  const r = spawnSync(
-    process.execPath,
+  runCli(
     [
-      BIN,
       '--cpu',
       '--num_processes',
       String(processes),
@@ -47,17 +43,8 @@ function launch(processes: number, batch: number, out: string): void {
       '--max_len',
       '64',
     ],
-    {
-      encoding: 'utf8',
-      cwd: REPO_ROOT,
-      timeout: 240_000,
-      env: { ...process.env, NER_LOG_LEVEL: 'warn' },
-    },
-  );
-  assert.equal(
-    r.status,
-    0,
-    `launch with ${processes} process(es) failed:\n${r.stderr.slice(-3000)}`,
+    `launch with ${processes} process(es)`,
+    240_000,
   );
 }
 

@@ -27,8 +27,8 @@ import {
   skipWithoutPython,
   skipWithoutTurku,
 } from './support/python.js';
+import { runCli } from './support/cli.js';
 
-const BIN = join(REPO_ROOT, 'packages', 'launcher', 'bin', 'ner-launch.mjs');
 const RTOL = 1e-4;
 const TRAIN_SENTENCES = 64;
 const EVAL_SENTENCES = 16;
@@ -68,21 +68,6 @@ async function writeSlice(dir: string): Promise<void> {
       .slice(0, EVAL_SENTENCES);
     await write(name, kept);
   }
-}
-
-/** Runs the ner-launch CLI to completion; fails the test, with its stderr, unless it exits 0. */
-function runCli(args: string[], what: string): void {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    cwd: REPO_ROOT,
-    timeout: 480_000,
-    env: { ...process.env, NER_LOG_LEVEL: 'warn' },
-  });
-  assert.equal(
-    r.status,
-    0,
-    `${what} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr.slice(-3000)}`,
-  );
 }
 
 function minilmDir(): string {
