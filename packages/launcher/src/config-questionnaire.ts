@@ -135,7 +135,7 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
   );
   const backend = await askUntilValid(
     ask,
-    'Which tfjs backend? (auto, wasm, webgpu, tensorflow, cpu)',
+    'Which tfjs backend? (auto, wasm, tensorflow, cpu)',
     useCpu ? 'wasm' : 'auto',
     oneOf(choicesOf('backend')),
   );
