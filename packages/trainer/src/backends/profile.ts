@@ -34,6 +34,8 @@ export interface BackendProfile {
    * transposes between optimizer steps (model/weight-transposes.ts).
    */
   readonly nativeTransposedMatmul: boolean;
+  /** Uniform [0, 1) numbers of `shape` for dropout masks, seeded (default: tfjs's randomUniform). */
+  readonly uniform?: (shape: readonly number[], seed: number) => tf.Tensor;
   /** `dataSync()` returns a fresh copy (wasm copies out of its heap) rather than the backend's storage. */
   readonly dataSyncCopies: boolean;
   /** What float32 math means here, for the `--mixed_precision` start-up line. */

@@ -3,12 +3,14 @@
  * oneDNN kernels on CPUs, CUDA 12 on GPUs with the GPU build, no heap limit.
  */
 import type { BackendProfile } from './profile.js';
+import { statelessUniform } from './tensorflow-random.js';
 
 export const TENSORFLOW_PROFILE: BackendProfile = {
   name: 'tensorflow',
   deviceResident: true,
   lengthGrouping: true,
   nativeTransposedMatmul: true,
+  uniform: statelessUniform,
   dataSyncCopies: false,
   precisionNote:
     'tfjs has no float16 dtype, so libtensorflow runs forward and backward in float32 (on Ampere and newer GPUs its float32 matmuls use TF32 tensor cores by default; that is not fp16/bf16 math)',

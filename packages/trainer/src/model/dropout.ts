@@ -1,5 +1,6 @@
 /** Inverted dropout with seeded masks; the identity in eval mode. */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 import type { SeededRandom } from './seeded-random.js';
 
 /** Train/eval mode plus the generator that seeds each dropout mask. */
@@ -11,7 +12,9 @@ export interface DropoutContext {
 /** Zeroes each element with probability `rate` and scales the rest by 1/(1-rate) when training. */
 export function dropout(x: tf.Tensor, rate: number, context: DropoutContext): tf.Tensor {
   if (!context.training || rate === 0) return x;
-  const uniform = tf.randomUniform(x.shape, 0, 1, 'float32', context.rng.int());
+  const seed = context.rng.int();
+  const draw = currentBackendProfile().uniform;
+  const uniform = draw ? draw(x.shape, seed) : tf.randomUniform(x.shape, 0, 1, 'float32', seed);
   const keep = tf.cast(tf.greaterEqual(uniform, rate), 'float32');
   return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
 }

@@ -28,11 +28,14 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Ten
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[0]!;
   const flat = tf.reshape(x, [-1, inFeatures]);
-  const product = currentBackendProfile().nativeTransposedMatmul
-    ? matMul(flat, weight, true)
-    : cachedTranspose(weight)
-      ? projectWithCachedWeight(flat, weight)
-      : matMul(flat, weight, true);
-  const y = tf.add(product, bias);
+  // Where the backend takes transposed operands, it also fuses the bias into the matmul.
+  const y = currentBackendProfile().nativeTransposedMatmul
+    ? tf.fused.matMul({ a: flat, b: weight, transposeB: true, bias })
+    : tf.add(
+        cachedTranspose(weight)
+          ? projectWithCachedWeight(flat, weight)
+          : matMul(flat, weight, true),
+        bias,
+      );
   return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
 }
