@@ -15,11 +15,16 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ner-launch-cli-'));
 }
 
-/** Runs ner-launch with its config dir isolated from the user's. */
+/** Runs ner-launch with its config dirs (its own and accelerate's) isolated from the user's. */
 function cli(args: string[], configDir = tempDir()) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NER_LAUNCH_CONFIG_DIR: configDir, NER_RUN_TOKEN: '' },
+    env: {
+      ...process.env,
+      NER_LAUNCH_CONFIG_DIR: configDir,
+      HF_HOME: configDir,
+      NER_RUN_TOKEN: '',
+    },
     timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
