@@ -19,6 +19,7 @@ const BENCHES = [
   'training-scaling',
   'batch-matmul',
   'length-groups',
+  'engine-step',
 ] as const;
 
 const args = process.argv.slice(2);

@@ -199,7 +199,6 @@ describe('ner-launch CLI', () => {
     assert.equal(code, 0);
     assert.match(stdout, new RegExp(`Node version: ${process.versions.node}`));
     assert.match(stdout, /- wasm: \d/);
-    assert.match(stdout, /webgpu: .*(adapter|probe)/);
     assert.match(stdout, /NVIDIA GPUs/);
     assert.match(
       stdout,

@@ -27,6 +27,7 @@ import {
   skipWithoutPython,
   skipWithoutTurku,
 } from './support/python.js';
+import { CONFORMANCE_BACKENDS } from './support/backends.js';
 import { runCli } from './support/cli.js';
 
 const RTOL = 1e-4;
@@ -199,44 +200,52 @@ test(
     assert.ok(Math.abs(ha.train_accuracy - hb.train_accuracy) <= 0.01);
     assert.ok(Math.abs(a.metrics.test.overall_accuracy - b.metrics.test.overall_accuracy) <= 0.01);
 
-    await t.test("ner-launch predict with the reference's model gives torch's tags", async () => {
-      const predicted = join(root, 'ours-on-ref-model.csv');
-      runCli(
-        [
-          'predict',
-          '--model',
-          refDir,
-          '--input',
-          join(refDir, 'test_gold.csv'),
-          '--format',
-          'csv',
-          '--backend',
-          'wasm',
-          '--output',
-          predicted,
-        ],
-        'ner-launch predict',
+    for (const { backend, skip: skipBackend } of CONFORMANCE_BACKENDS)
+      await t.test(
+        `ner-launch predict with the reference's model gives torch's tags (${backend})`,
+        { skip: skipBackend },
+        async () => {
+          const predicted = join(root, `ours-on-ref-model-${backend}.csv`);
+          runCli(
+            [
+              'predict',
+              '--model',
+              refDir,
+              '--input',
+              join(refDir, 'test_gold.csv'),
+              '--format',
+              'csv',
+              '--backend',
+              backend,
+              '--output',
+              predicted,
+            ],
+            'ner-launch predict',
+          );
+          const tags = async (path: string) => {
+            const loaded = await readDataset(path, { format: 'csv' });
+            assert.deepEqual(loaded.errors, [], path);
+            return loaded.sentences;
+          };
+          const ours = await tags(predicted);
+          const torch = await tags(join(refDir, 'test_predictions.csv'));
+          assert.equal(ours.length, torch.length);
+          let words = 0;
+          let equal = 0;
+          ours.forEach((s, i) => {
+            assert.deepEqual(s.tokens, torch[i].tokens, `sentence ${i + 1}: same words`);
+            s.tags.forEach((tag, w) => {
+              words++;
+              if (tag === torch[i].tags[w]) equal++;
+            });
+          });
+          // Argmaxes of float32 logits computed two ways: a near-tie may flip a word, not 1 % of them.
+          assert.ok(
+            words > 0 && equal >= 0.99 * words,
+            `${equal} of ${words} tags equal to torch's`,
+          );
+        },
       );
-      const tags = async (path: string) => {
-        const loaded = await readDataset(path, { format: 'csv' });
-        assert.deepEqual(loaded.errors, [], path);
-        return loaded.sentences;
-      };
-      const ours = await tags(predicted);
-      const torch = await tags(join(refDir, 'test_predictions.csv'));
-      assert.equal(ours.length, torch.length);
-      let words = 0;
-      let equal = 0;
-      ours.forEach((s, i) => {
-        assert.deepEqual(s.tokens, torch[i].tokens, `sentence ${i + 1}: same words`);
-        s.tags.forEach((tag, w) => {
-          words++;
-          if (tag === torch[i].tags[w]) equal++;
-        });
-      });
-      // Argmaxes of float32 logits computed two ways: a near-tie may flip a word, not 1 % of them.
-      assert.ok(words > 0 && equal >= 0.99 * words, `${equal} of ${words} tags equal to torch's`);
-    });
 
     await t.test('per-step losses agree within 1e-4 relative', (st) => {
       if (!a.steps) {

@@ -3,8 +3,7 @@
 //                registrations, whose ESM sources use extensionless imports that Node's
 //                resolver rejects; esbuild resolves them once, at install time.
 //   (no flag)    also bundles the whole CLI into dist/ner-launch.mjs for machines without
-//                node_modules (see tools/gpu/).
-//   --gpu        also bundles the GPU check (tools/gpu/gpu-check.ts) into .gpu/gpu-check.mjs.
+//                node_modules (GPU machines).
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const onlyGenerated = process.argv.includes('--generated');
-const gpuCheck = process.argv.includes('--gpu');
 
 const generatedDir = join(root, 'packages/trainer/generated');
 mkdirSync(generatedDir, { recursive: true });
@@ -42,23 +40,7 @@ if (!onlyGenerated) {
     platform: 'node',
     target: 'node20',
     outfile: join(root, 'dist/ner-launch.mjs'),
-    external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
-}
-
-if (gpuCheck) {
-  await build({
-    entryPoints: [join(root, 'tools/gpu/gpu-check.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    outfile: join(root, '.gpu/gpu-check.mjs'),
-    external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },

@@ -72,8 +72,7 @@ export const ACCELERATE_ONLY_KEYS: ReadonlyMap<string, (value: unknown) => KeyVe
         ? {
             action: 'refuse',
             asksFor: "Apple's MPS device",
-            instead:
-              'remove it; backend: webgpu uses a GPU through WebGPU where an adapter is found',
+            instead: 'remove it (ner-launch trains on NVIDIA GPUs, or on CPUs with use_cpu: true)',
           }
         : IGNORE,
   ],

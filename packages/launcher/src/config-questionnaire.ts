@@ -135,7 +135,7 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
   );
   const backend = await askUntilValid(
     ask,
-    'Which tfjs backend? (auto, wasm, webgpu, tensorflow, cpu; auto keeps the file readable by accelerate)',
+    'Which tfjs backend? (auto, wasm, tensorflow, cpu; auto keeps the file readable by accelerate)',
     'auto',
     oneOf(choicesOf('backend')),
   );

@@ -29,16 +29,6 @@ function packageVersion(name: string): string {
   }
 }
 
-function webgpuAdapter(): string {
-  const probe = fileURLToPath(new URL('./webgpu-probe.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), probe], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  if (result.error || result.status !== 0) return 'probe failed';
-  return result.stdout.trim() === 'true' ? 'adapter found' : 'no adapter';
-}
-
 function nvidiaGpus(): string[] {
   const result = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 10_000 });
   if (result.error || result.status !== 0) return [];
@@ -96,7 +86,6 @@ export function environmentReport(
     `  - wasm: ${packageVersion('@tensorflow/tfjs-backend-wasm')}`,
     `  - cpu: ${packageVersion('@tensorflow/tfjs-backend-cpu')}`,
     `  - tensorflow: ${tfNode ? `${tfNode} ${packageVersion(tfNode)}` : 'not installed (@tensorflow/tfjs-node or -gpu)'}`,
-    `  - webgpu: ${packageVersion('@tensorflow/tfjs-backend-webgpu')}, ${webgpuAdapter()}`,
     `- NVIDIA GPUs (nvidia-smi -L): ${gpus.length ? '' : 'none found'}`,
     ...gpus.map((g) => `  - ${g}`),
     `- CUDA_VISIBLE_DEVICES: ${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}`,

@@ -125,8 +125,6 @@ export function resolveLaunchConfig(
     );
   const mixedPrecision = pick('mixedPrecision') as MixedPrecision;
   let backend = pick('backend') as string;
-  if (useCpu && backend === 'webgpu')
-    throw new Error(`--backend webgpu runs on a GPU, but --cpu was asked for (${where('cpu')})`);
   if (useCpu && backend === 'auto') backend = machine.tensorflowInstalled() ? 'tensorflow' : 'wasm';
 
   const numMachines = pick('numMachines') as number;

@@ -112,12 +112,12 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     flag: 'backend',
     yamlKey: 'backend',
     type: 'string',
-    choices: ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'],
+    choices: ['auto', 'wasm', 'tensorflow', 'cpu'],
     default: 'auto',
     warnDefault: true,
     group: LAUNCH_GROUPS.hardware,
     describe:
-      'tfjs backend of the workers: auto = tensorflow (tfjs-node) if installed, else webgpu if an adapter is found, else wasm; with --cpu, auto never picks webgpu',
+      'tfjs backend of the workers: auto = tensorflow when set up (`ner-launch setup tensorflow`), else wasm',
   },
   {
     key: 'numProcesses',

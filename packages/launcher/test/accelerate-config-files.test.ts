@@ -209,7 +209,7 @@ describe('accelerate keys that ask for something ner-launch does not do', () => 
     ],
     [
       'use_mps_device: true\n',
-      "c.yaml:1: use_mps_device: true asks for Apple's MPS device, which ner-launch does not do; remove it; backend: webgpu uses a GPU through WebGPU where an adapter is found",
+      "c.yaml:1: use_mps_device: true asks for Apple's MPS device, which ner-launch does not do; remove it (ner-launch trains on NVIDIA GPUs, or on CPUs with use_cpu: true)",
     ],
     [
       'mixed_precision: fp8\n',

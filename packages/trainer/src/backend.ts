@@ -1,20 +1,16 @@
 /**
  * Chooses and initialises the TensorFlow.js backend. The model code uses tfjs ops only, so the
- * backend decides where it runs: `wasm` (embedded CPU default), `webgpu` (Dawn through the npm
- * `webgpu` package), `tensorflow` (`@tensorflow/tfjs-node(-gpu)` when installed) or `cpu`
- * (tfjs's pure-JS reference kernels).
+ * backend decides where it runs: `wasm` (embedded CPU default), `tensorflow` (libtensorflow
+ * through tfjs-node's binding, after `ner-launch setup tensorflow`) or `cpu` (tfjs's pure-JS
+ * reference kernels). What differs between them lives in their profiles (backends/*.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
+import { backendProfile, type BackendProfile, type ConcreteBackend } from './backends/profile.js';
 
-export type BackendName = 'auto' | 'wasm' | 'webgpu' | 'tensorflow' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = [
-  'auto',
-  'wasm',
-  'webgpu',
-  'tensorflow',
-  'cpu',
-];
+/** `--backend` values: a concrete backend, or `auto`. */
+export type BackendName = 'auto' | ConcreteBackend;
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'wasm', 'tensorflow', 'cpu'];
 
 const require = createRequire(import.meta.url);
 let gradientsRegistered = false;
@@ -46,24 +42,20 @@ export function installedTensorflowPackage(): string | undefined {
   return undefined;
 }
 
-async function tryWebgpu(): Promise<boolean> {
-  const { probeWebgpuAdapter } = await import('./webgpu-setup.js');
-  return probeWebgpuAdapter();
+/** Settings of the math library behind a backend. */
+export interface BackendOptions {
+  /** Threads of its intra- and inter-op pools (tensorflow; wasm always runs one). */
+  threads?: number;
 }
 
-/** Initialises `requested` (resolving `auto`) and returns the backend actually in use. */
-export async function initBackend(
+/** Initialises `requested` (resolving `auto`) and returns the profile of the backend in use. */
+export async function initBackendProfile(
   requested: BackendName = 'auto',
-): Promise<Exclude<BackendName, 'auto'>> {
+  options: BackendOptions = {},
+): Promise<BackendProfile> {
   await registerGradients();
-  let chosen: Exclude<BackendName, 'auto'>;
-  if (requested === 'auto') {
-    if (installedTensorflowPackage()) chosen = 'tensorflow';
-    else if (await tryWebgpu().catch(() => false)) chosen = 'webgpu';
-    else chosen = 'wasm';
-  } else {
-    chosen = requested;
-  }
+  const chosen: ConcreteBackend =
+    requested === 'auto' ? (installedTensorflowPackage() ? 'tensorflow' : 'wasm') : requested;
   switch (chosen) {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
@@ -75,14 +67,15 @@ export async function initBackend(
       const name = installedTensorflowPackage();
       if (!name)
         throw new Error(
-          '--backend tensorflow needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA 11.2 + cuDNN 8) installed; use --backend wasm or webgpu otherwise',
+          '--backend tensorflow needs libtensorflow: run `ner-launch setup tensorflow` once (or use --backend wasm)',
         );
+      // libtensorflow reads its thread-pool sizes from the environment when it starts.
+      if (options.threads !== undefined) {
+        process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
+        process.env.TF_NUM_INTEROP_THREADS = String(options.threads);
+        process.env.OMP_NUM_THREADS = String(options.threads);
+      }
       await import(name);
-      break;
-    }
-    case 'webgpu': {
-      const { setupWebgpu } = await import('./webgpu-setup.js');
-      await setupWebgpu();
       break;
     }
   }
@@ -93,5 +86,13 @@ export async function initBackend(
     const { installWasmBatchMatMul } = await import('./kernels/wasm-batch-matmul.js');
     installWasmBatchMatMul();
   }
-  return chosen;
+  return backendProfile(chosen);
+}
+
+/** Initialises `requested` (resolving `auto`) and returns the backend actually in use. */
+export async function initBackend(
+  requested: BackendName = 'auto',
+  options: BackendOptions = {},
+): Promise<ConcreteBackend> {
+  return (await initBackendProfile(requested, options)).name;
 }

@@ -1,5 +1,18 @@
 /** Public surface of @ner-launch/trainer. */
-export { initBackend, registerGradients, BACKEND_NAMES, type BackendName } from './backend.js';
+export {
+  initBackend,
+  initBackendProfile,
+  type BackendOptions,
+  registerGradients,
+  BACKEND_NAMES,
+  type BackendName,
+} from './backend.js';
+export {
+  backendProfile,
+  currentBackendProfile,
+  type BackendProfile,
+  type ConcreteBackend,
+} from './backends/profile.js';
 export {
   extractEntities,
   InvalidTagError,
@@ -36,7 +49,6 @@ export {
   type SeqevalResult,
   type TypeScores,
 } from './metrics/ner-scores.js';
-export { probeWebgpuAdapter } from './webgpu-setup.js';
 export type { Sentence } from './data/sentence.js';
 export { DataError, asDataError, type DataErrorSink } from './data/data-error.js';
 export {
@@ -139,6 +151,15 @@ export {
   type TrainOptions,
 } from './train/train-options.js';
 export { runTraining, type RunTrainingDeps, type TrainingOutcome } from './train/run-training.js';
+export type {
+  AccumulateOptions,
+  BatchExecution,
+  DropoutState,
+  HostGradients,
+  TrainingEngine,
+} from './engine/training-engine.js';
+export { TfjsEngine } from './engine/tfjs-engine.js';
+export { BatchPlanner, longestSequence } from './memory/batch-planner.js';
 export type { EpochRecord, MetricsFile, TestResults } from './train/history.js';
 export type { StateDict, HostTensor, StoredDtype } from './model/weights/state-dict.js';
 export { CheckpointError } from './model/weights/checkpoint-error.js';
@@ -231,7 +252,6 @@ export {
   WASM_HEADROOM_BYTES,
   type MemoryPlan,
   type MemoryPlanInput,
-  type WebgpuLimits,
 } from './memory/memory-plan.js';
 export {
   withHeapGuard,
@@ -268,16 +288,6 @@ export { wordWindows, type WordWindow, type WindowSummary } from './predict/word
 export { lengthBuckets } from './predict/length-buckets.js';
 export { splitTextWords, wordSpanText, type TextWords } from './predict/text-words.js';
 export { predictedText, type PredictedEntity, type PredictedText } from './predict/entity-lines.js';
-export {
-  planAdapter,
-  parseAdapterListing,
-  parseNvidiaSmi,
-  isSoftwareAdapter,
-  cudaIdFromEnv,
-  type AdapterEntry,
-  type AdapterPlan,
-  type NvidiaGpu,
-} from './gpu/adapter-selection.js';
 export { LossScaler, type LossScalerOptions, type LossScalerState } from './optim/loss-scaler.js';
 export {
   planMixedPrecision,
@@ -287,19 +297,6 @@ export {
   type MixedPrecisionPlan,
   type GradientStepDecision,
 } from './mixed-precision.js';
-export {
-  fusedBiasGelu,
-  fusedResidualLayerNorm,
-  fusedAttention,
-  registerTiledMatmul,
-} from './gpu/fused-ops.js';
-export {
-  runKernelChecks,
-  type KernelCheckResult,
-  type ErrorScopeDevice,
-} from './gpu/kernel-checks.js';
-export { relativeError, randomArray } from './gpu/kernels/kernel-compare.js';
-export { fusedAdamWWebgpu, type FusedAdamWStep } from './gpu/kernels/fused-adamw.js';
 export {
   CheckpointIncompleteError,
   checkpointsRoot,

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { roundToHalf, type MixedPrecision, type WireDType } from '@ner-launch/worker';
 
+import { backendProfile, type ConcreteBackend } from './backends/profile.js';
 import { LossScaler } from './optim/loss-scaler.js';
 
 /** What a run does for its `--mixed_precision` on its backend. */
@@ -23,28 +24,10 @@ export interface MixedPrecisionPlan {
   message: string;
 }
 
-/** Backends the plan knows (tfjs backend names as initBackend returns them). */
-export type ConcreteBackend = 'wasm' | 'cpu' | 'webgpu' | 'tensorflow';
-
-function mathNote(backend: ConcreteBackend, adapterFeatures: ReadonlySet<string>): string {
-  switch (backend) {
-    case 'wasm':
-    case 'cpu':
-      return `the ${backend} backend has no half-precision math: forward and backward run in float32`;
-    case 'tensorflow':
-      return 'tfjs has no float16 dtype, so tfjs-node runs forward and backward in float32 (libtensorflow uses TF32 tensor cores for float32 matmuls on Ampere and newer GPUs by default; that is not fp16/bf16 math)';
-    case 'webgpu':
-      return adapterFeatures.has('shader-f16')
-        ? "the adapter offers WGSL shader-f16, but ner-launch's f16 matmul kernel is not verified on a GPU yet, so forward and backward run in float32"
-        : 'this WebGPU adapter has no shader-f16 (Dawn on NVIDIA Vulkan does not offer it): forward and backward run in float32';
-  }
-}
-
 /** Decides what `mode` does on `backend` and the start-up line that says so. */
 export function planMixedPrecision(
   mode: MixedPrecision,
   backend: ConcreteBackend,
-  adapterFeatures: Iterable<string> = [],
 ): MixedPrecisionPlan {
   if (mode === 'no')
     return {
@@ -54,7 +37,6 @@ export function planMixedPrecision(
       halfMatmul: false,
       message: 'mixed precision off: float32 math and float32 gradient all-reduce',
     };
-  const features = new Set(adapterFeatures);
   const wire =
     mode === 'fp16'
       ? 'gradients are all-reduced as fp16 (half the bytes) with dynamic loss scaling (init 2^16, x2 every 2000 good steps, x0.5 and the step skipped on inf/NaN)'
@@ -64,7 +46,7 @@ export function planMixedPrecision(
     gradientWire: mode,
     lossScaling: mode === 'fp16',
     halfMatmul: false,
-    message: `mixed precision ${mode}: ${wire}; ${mathNote(backend, features)}`,
+    message: `mixed precision ${mode}: ${wire}; ${backendProfile(backend).precisionNote}`,
   };
 }
 

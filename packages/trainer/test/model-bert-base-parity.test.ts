@@ -15,6 +15,7 @@ import { parseBertConfig } from '../src/model/config.js';
 import { BertForTokenClassification } from '../src/model/token-classification.js';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { runReference, skipWithoutPython } from '../../../test/support/python.js';
+import { CONFORMANCE_BACKENDS } from '../../../test/support/backends.js';
 
 // Stated tolerance (issue 3): max abs 1e-4 on logits and every hidden state.
 const TOLERANCE = 1e-4;
@@ -47,46 +48,56 @@ after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test(
-  'a random bert-base with vocab 50105 gives PyTorch logits and hidden states within 1e-4',
-  { skip: skipWithoutPython() },
-  async () => {
+let fixture: Fixture | undefined;
+/** The reference's outputs, made once for every backend. */
+function referenceFixture(): { dir: string; fixture: Fixture } {
+  if (!dir || !fixture) {
     dir = mkdtempSync(join(tmpdir(), 'model-bert-base-'));
-    const fixture = JSON.parse(
+    fixture = JSON.parse(
       runReference('model_reference.py', ['base', '--out', dir, '--random-ids', '2,24']),
     ) as Fixture;
-    await initBackend('wasm');
-    const checkpoint = await loadPretrained(join(dir, 'model'));
-    const config = parseBertConfig(checkpoint.configJson, join(dir, 'model', 'config.json'));
-    assert.equal(config.vocabSize, 50105);
-    assert.equal(config.numHiddenLayers, 12);
-    const model = BertForTokenClassification.fromStateDict(config, checkpoint.stateDict, {
-      seed: 1,
-    });
-    checkpoint.stateDict.clear();
-    const [batch] = fixture.forward.batches;
-    const ids = tf.tensor2d(batch!.input_ids, undefined, 'int32');
-    const mask = tf.tensor2d(batch!.attention_mask, undefined, 'int32');
-    const types = tf.tensor2d(batch!.token_type_ids, undefined, 'int32');
-    const out = model.forward(ids, mask, types, { outputHiddenStates: true });
-    const logitDiff = maxAbsDiff(
-      out.logits.dataSync(),
-      readF32(join(dir, 'forward', 'logits_0.f32')),
-    );
-    assert.equal(out.hiddenStates!.length, 13);
-    let hiddenDiff = 0;
-    out.hiddenStates!.forEach((hidden, layer) => {
-      hiddenDiff = Math.max(
-        hiddenDiff,
-        maxAbsDiff(hidden.dataSync(), readF32(join(dir!, 'forward', `hidden_0_${layer}.f32`))),
+  }
+  return { dir, fixture };
+}
+
+for (const { backend, skip } of CONFORMANCE_BACKENDS)
+  test(
+    `a random bert-base with vocab 50105 gives PyTorch logits and hidden states within 1e-4 (${backend})`,
+    { skip: skipWithoutPython() || skip },
+    async () => {
+      const { dir, fixture } = referenceFixture();
+      await initBackend(backend);
+      const checkpoint = await loadPretrained(join(dir, 'model'));
+      const config = parseBertConfig(checkpoint.configJson, join(dir, 'model', 'config.json'));
+      assert.equal(config.vocabSize, 50105);
+      assert.equal(config.numHiddenLayers, 12);
+      const model = BertForTokenClassification.fromStateDict(config, checkpoint.stateDict, {
+        seed: 1,
+      });
+      checkpoint.stateDict.clear();
+      const [batch] = fixture.forward.batches;
+      const ids = tf.tensor2d(batch!.input_ids, undefined, 'int32');
+      const mask = tf.tensor2d(batch!.attention_mask, undefined, 'int32');
+      const types = tf.tensor2d(batch!.token_type_ids, undefined, 'int32');
+      const out = model.forward(ids, mask, types, { outputHiddenStates: true });
+      const logitDiff = maxAbsDiff(
+        out.logits.dataSync(),
+        readF32(join(dir, 'forward', 'logits_0.f32')),
       );
-    });
-    tf.dispose([ids, mask, types, out.logits, ...out.hiddenStates!]);
-    model.dispose();
-    process.stderr.write(
-      `# bert-base (vocab 50105) parity: max abs logits ${logitDiff.toExponential(2)}, hidden states ${hiddenDiff.toExponential(2)}\n`,
-    );
-    assert.ok(logitDiff <= TOLERANCE, `logits differ by ${logitDiff}`);
-    assert.ok(hiddenDiff <= TOLERANCE, `hidden states differ by ${hiddenDiff}`);
-  },
-);
+      assert.equal(out.hiddenStates!.length, 13);
+      let hiddenDiff = 0;
+      out.hiddenStates!.forEach((hidden, layer) => {
+        hiddenDiff = Math.max(
+          hiddenDiff,
+          maxAbsDiff(hidden.dataSync(), readF32(join(dir, 'forward', `hidden_0_${layer}.f32`))),
+        );
+      });
+      tf.dispose([ids, mask, types, out.logits, ...out.hiddenStates!]);
+      model.dispose();
+      process.stderr.write(
+        `# bert-base (vocab 50105) parity on ${backend}: max abs logits ${logitDiff.toExponential(2)}, hidden states ${hiddenDiff.toExponential(2)}\n`,
+      );
+      assert.ok(logitDiff <= TOLERANCE, `logits differ by ${logitDiff}`);
+      assert.ok(hiddenDiff <= TOLERANCE, `hidden states differ by ${hiddenDiff}`);
+    },
+  );

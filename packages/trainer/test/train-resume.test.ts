@@ -2,7 +2,8 @@
  * Resume: a run interrupted after optimizer step K and resumed from its latest training
  * checkpoint ends bit-identical (CPU/wasm) to the uninterrupted run: final weights, the best
  * model and every metrics.json figure. Classifier dropout is on, so the dropout stream's
- * position is part of what must be restored. Also: save_total_limit pruning, and incomplete
+ * position is part of what must be restored. On the tensorflow backend too, where parameters,
+ * gradients and AdamW moments are device tensors. Also: save_total_limit pruning, and incomplete
  * checkpoints are refused by name (explicit path) or skipped (latest).
  */
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ import {
   latestCompleteCheckpoint,
   listCheckpointDirs,
 } from '../src/train/training-checkpoint.js';
+import { CONFORMANCE_BACKENDS } from '../../../test/support/backends.js';
 import { makeTinyTrainingFixture } from './support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-resume-'));
@@ -100,43 +102,71 @@ test('a run keeps save_total_limit training checkpoints, each with a manifest', 
   assert.equal(fullOutcome.optimizerSteps, 12);
 });
 
-for (const stopAfter of [5, 8]) {
+/** Interrupts `o`'s run after optimizer step `stopAfter`, resumes it, and compares with `full`. */
+async function assertResumeBitIdentical(
+  o: TrainOptions,
+  stopAfter: number,
+  full: TrainOptions,
+  fullOutcome: Awaited<ReturnType<typeof runTraining>>,
+): Promise<void> {
+  await assert.rejects(
+    runTraining(o, {
+      log: quiet,
+      afterOptimizerStep: (step) => {
+        if (step === stopAfter) throw new Interrupt(`stop after step ${stopAfter}`);
+      },
+    }),
+    Interrupt,
+  );
+  const outcome = await runTraining({ ...o, resume_from_checkpoint: 'latest' }, { log: quiet });
+  assert.equal(outcome.optimizerSteps, 12);
+  assert.deepEqual(outcome.history, fullOutcome.history);
+  assert.deepEqual(outcome.test, fullOutcome.test);
+  const metrics = (p: string) => readFile(join(p, 'metrics.json'), 'utf8');
+  assert.equal(await metrics(o.save_model_path), await metrics(full.save_model_path));
+  const final = (dir: string, file: string) => bytesOf(join(checkpointsRoot(dir), 'step-12', file));
+  assertBitIdentical(
+    await final(o.save_model_path, 'model.safetensors'),
+    await final(full.save_model_path, 'model.safetensors'),
+    'final weights',
+  );
+  assertBitIdentical(
+    await final(o.save_model_path, 'optimizer.safetensors'),
+    await final(full.save_model_path, 'optimizer.safetensors'),
+    'final AdamW moments',
+  );
+  assertBitIdentical(
+    await bestModel(o.save_model_path),
+    await bestModel(full.save_model_path),
+    'best model',
+  );
+}
+
+for (const stopAfter of [5, 8])
   test(`interrupted after step ${stopAfter} and resumed from latest: bit-identical weights and metrics`, async () => {
-    const o = await options(`stopped-${stopAfter}`);
-    await assert.rejects(
-      runTraining(o, {
-        log: quiet,
-        afterOptimizerStep: (step) => {
-          if (step === stopAfter) throw new Interrupt(`stop after step ${stopAfter}`);
-        },
-      }),
-      Interrupt,
-    );
-    const outcome = await runTraining({ ...o, resume_from_checkpoint: 'latest' }, { log: quiet });
-    assert.equal(outcome.optimizerSteps, 12);
-    assert.deepEqual(outcome.history, fullOutcome.history);
-    assert.deepEqual(outcome.test, fullOutcome.test);
-    const metrics = (p: string) => readFile(join(p, 'metrics.json'), 'utf8');
-    assert.equal(await metrics(o.save_model_path), await metrics(full.save_model_path));
-    assertBitIdentical(
-      await bytesOf(join(checkpointsRoot(o.save_model_path), 'step-12', 'model.safetensors')),
-      await bytesOf(join(checkpointsRoot(full.save_model_path), 'step-12', 'model.safetensors')),
-      'final weights',
-    );
-    assertBitIdentical(
-      await bytesOf(join(checkpointsRoot(o.save_model_path), 'step-12', 'optimizer.safetensors')),
-      await bytesOf(
-        join(checkpointsRoot(full.save_model_path), 'step-12', 'optimizer.safetensors'),
-      ),
-      'final AdamW moments',
-    );
-    assertBitIdentical(
-      await bestModel(o.save_model_path),
-      await bestModel(full.save_model_path),
-      'best model',
+    await assertResumeBitIdentical(
+      await options(`stopped-${stopAfter}`),
+      stopAfter,
+      full,
+      fullOutcome,
     );
   });
-}
+
+const tensorflow = CONFORMANCE_BACKENDS.find((b) => b.backend === 'tensorflow')!;
+test(
+  'on tensorflow (parameters, gradients and AdamW on the device) a resumed run is bit-identical too',
+  { skip: tensorflow.skip },
+  async () => {
+    const fullTf = await options('full-tensorflow', { backend: 'tensorflow' });
+    const fullTfOutcome = await runTraining(fullTf, { log: quiet });
+    await assertResumeBitIdentical(
+      await options('stopped-tensorflow', { backend: 'tensorflow' }),
+      5,
+      fullTf,
+      fullTfOutcome,
+    );
+  },
+);
 
 test('a checkpoint without its manifest is refused by path and skipped by latest', async () => {
   const o = await options('incomplete');

@@ -31,7 +31,7 @@ export interface WorkerEnv {
   localAddr: string;
   /** NER_MIXED_PRECISION. */
   mixedPrecision: MixedPrecision;
-  /** tfjs backend to initialise (NER_BACKEND): auto, wasm, webgpu, tensorflow, cpu. */
+  /** tfjs backend to initialise (NER_BACKEND): auto, wasm, tensorflow, cpu. */
   backend: string;
   /** How many times the launcher restarted the group before this attempt (NER_RESTART_COUNT). */
   restartCount: number;

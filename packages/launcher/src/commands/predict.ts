@@ -24,13 +24,7 @@ export interface PredictArgs {
 /** `--format` choices (the trainer's PREDICT_FORMATS). */
 export const PREDICT_FORMATS: readonly PredictFormat[] = ['csv', 'conll', 'text'];
 /** `--backend` choices (the trainer's BACKEND_NAMES). */
-export const PREDICT_BACKENDS: readonly BackendName[] = [
-  'auto',
-  'wasm',
-  'webgpu',
-  'tensorflow',
-  'cpu',
-];
+export const PREDICT_BACKENDS: readonly BackendName[] = ['auto', 'wasm', 'tensorflow', 'cpu'];
 
 /** What is wrong with the numeric flags, or true. */
 function checkFlags(args: PredictArgs): string | true {
@@ -83,7 +77,8 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .option('backend', {
         choices: PREDICT_BACKENDS,
         default: 'auto' as BackendName,
-        describe: 'tfjs backend (auto = tensorflow if installed, else webgpu if found, else wasm)',
+        describe:
+          'tfjs backend (auto = tensorflow when set up with `ner-launch setup tensorflow`, else wasm)',
       })
       .option('memory_limit_mb', {
         type: 'number',

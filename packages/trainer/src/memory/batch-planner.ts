@@ -19,7 +19,6 @@ export interface BatchPlannerSettings {
   limitBytes?: number;
   microBatchSize?: number;
   recompute?: 'auto' | 'on' | 'off';
-  webgpuLimits?: MemoryPlanInput['webgpuLimits'];
 }
 
 /** Plans by (mode, batch size, sequence length), computed once each. */
@@ -46,7 +45,6 @@ export class BatchPlanner {
         // A forced micro-batch size is a training choice; evaluation keeps its own plan.
         microBatchSize: mode === 'train' ? microBatchSize : undefined,
         recompute,
-        webgpuLimits: this.settings.webgpuLimits,
       });
       this.plans.set(key, plan);
     }

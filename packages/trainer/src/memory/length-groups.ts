@@ -8,7 +8,7 @@
  * (per-slice op dispatch, weight-gradient transposes, gradient read-back and accumulation), so
  * the split is chosen to minimise an estimated cost, not the padding alone.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 import type { BertConfig } from '../model/config.js';
 
 /**
@@ -97,12 +97,9 @@ export function lengthGroups(
   return groups;
 }
 
-/**
- * The grouping a training step uses on the current backend: on CPU backends padding costs
- * compute; WebGPU steps are dominated by host round trips per slice, so there a batch runs whole.
- */
+/** The grouping a training step uses on the current backend (none where its profile says so). */
 export function lengthGroupingFor(
   config: Pick<BertConfig, 'hiddenSize' | 'intermediateSize'>,
 ): SliceCostModel | undefined {
-  return tf.getBackend() === 'webgpu' ? undefined : sliceCostModel(config);
+  return currentBackendProfile().lengthGrouping ? sliceCostModel(config) : undefined;
 }

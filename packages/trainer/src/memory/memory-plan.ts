@@ -14,18 +14,13 @@ import {
   type MemoryEstimate,
   type MemoryMode,
 } from './memory-estimate.js';
+import type { ConcreteBackend } from '../backends/profile.js';
 import { WASM_HEAP_MAX_BYTES } from './wasm-heap.js';
 
 const MiB = 2 ** 20;
 
 /** Room left in the wasm heap for what the estimate does not see (data tensors, fragmentation). */
 export const WASM_HEADROOM_BYTES = 384 * MiB;
-
-/** WebGPU adapter limits that bound a single tensor's buffer. */
-export interface WebgpuLimits {
-  maxBufferSize: number;
-  maxStorageBufferBindingSize: number;
-}
 
 /** What the plan is made from. */
 export interface MemoryPlanInput {
@@ -35,7 +30,7 @@ export interface MemoryPlanInput {
   /** Longest padded sequence length of any batch (after bucketing / truncation). */
   seqLen: number;
   /** The backend in use (resolved, not `auto`). */
-  backend: 'wasm' | 'webgpu' | 'tensorflow' | 'cpu';
+  backend: ConcreteBackend;
   /** Processes sharing this machine's memory. */
   worldSize: number;
   mode: MemoryMode;
@@ -45,8 +40,6 @@ export interface MemoryPlanInput {
   microBatchSize?: number;
   /** Forces recomputation on or off (default auto: on only when micro-batching is not enough). */
   recompute?: 'auto' | 'on' | 'off';
-  /** WebGPU adapter limits (backend webgpu). */
-  webgpuLimits?: WebgpuLimits;
   /** System memory (default os.totalmem()), for tensorflow/cpu and the host-side check. */
   systemMemoryBytes?: number;
 }
@@ -101,7 +94,6 @@ function backendLimit(input: MemoryPlanInput): { bytes: number; name: string } {
         bytes: Math.min(WASM_HEAP_MAX_BYTES - WASM_HEADROOM_BYTES, perProcess),
         name: `the wasm heap (4 GiB less ${formatBytes(WASM_HEADROOM_BYTES)} headroom${perProcess < WASM_HEAP_MAX_BYTES - WASM_HEADROOM_BYTES ? `, capped by system memory / ${input.worldSize} processes` : ''})`,
       };
-    case 'webgpu':
     case 'tensorflow':
     case 'cpu':
       return {
@@ -111,18 +103,6 @@ function backendLimit(input: MemoryPlanInput): { bytes: number; name: string } {
   }
 }
 
-/** The largest single tensor of a step, which must fit one WebGPU buffer. */
-function largestTensorBytes(config: BertConfig, rows: number, seqLen: number): number {
-  return (
-    4 *
-    Math.max(
-      config.vocabSize * config.hiddenSize,
-      rows * config.numAttentionHeads * seqLen * seqLen,
-      rows * seqLen * config.intermediateSize,
-    )
-  );
-}
-
 function fits(input: MemoryPlanInput, rows: number, recompute: boolean, limit: number) {
   const estimate = estimateMemory(input.config, {
     rows,
@@ -130,13 +110,7 @@ function fits(input: MemoryPlanInput, rows: number, recompute: boolean, limit: n
     mode: input.mode,
     recompute,
   });
-  const buffer = input.webgpuLimits
-    ? Math.min(input.webgpuLimits.maxBufferSize, input.webgpuLimits.maxStorageBufferBindingSize)
-    : Infinity;
-  const ok =
-    estimate.heapBytes <= limit &&
-    (input.backend !== 'webgpu' || largestTensorBytes(input.config, rows, input.seqLen) <= buffer);
-  return { ok, estimate };
+  return { ok: estimate.heapBytes <= limit, estimate };
 }
 
 /** Chooses micro-batch size and recomputation for `input`; throws MemoryPlanError if none fits. */
@@ -215,7 +189,7 @@ export function planMemory(input: MemoryPlanInput): MemoryPlan {
       `(parameters ${formatBytes(best.parameterBytes)}, activations ${formatBytes(best.activationBytes)}), ` +
       `limit ${formatBytes(limit.bytes)} (${limit.name}). ` +
       `Change: a shorter --max_len, a smaller model (fewer layers / hidden size)` +
-      `${input.backend === 'wasm' ? ', or a backend with more memory (--backend tensorflow or webgpu)' : ', or fewer processes per machine'}` +
+      `${input.backend === 'wasm' ? ', or a backend with more memory (--backend tensorflow)' : ', or fewer processes per machine'}` +
       `${input.microBatchSize !== undefined ? ', or let the plan choose the micro-batch size' : ''}.`,
     best.heapBytes,
     limit.bytes,

@@ -6,16 +6,17 @@
  * Also the forward-only counterpart for evaluation and prediction.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { HostGradientSink, type GradientSink } from '../model/gradient-sink.js';
 import type {
   BertForTokenClassification,
   GradientOptions,
   GradientResult,
-  Gradients,
+  StepOutput,
 } from '../model/token-classification.js';
 import type { SeededRandom } from '../model/seeded-random.js';
 import { batchTensors, disposeBatch, type HostBatch } from '../train/batches.js';
 import { lengthGroups, type SliceCostModel } from './length-groups.js';
-import { computeGradientsWithRecompute } from './recompute.js';
+import { accumulateGradientsWithRecompute } from './recompute.js';
 
 /** How one training batch is run: rows per slice and whether layers are recomputed. */
 export interface StepExecution {
@@ -93,10 +94,25 @@ export function computeStepGradients(
   execution: StepExecution,
   options: MicroBatchOptions = {},
 ): GradientResult {
+  const { into, ...rest } = options;
+  const sink = new HostGradientSink(into);
+  const { loss, predictions } = accumulateStepGradients(model, host, execution, sink, rest);
+  return predictions
+    ? { loss, gradients: sink.gradients, predictions }
+    : { loss, gradients: sink.gradients };
+}
+
+/** `computeStepGradients` with the gradients handed to `sink` (host or device). */
+export function accumulateStepGradients(
+  model: BertForTokenClassification,
+  host: HostBatch,
+  execution: StepExecution,
+  sink: GradientSink,
+  options: Omit<MicroBatchOptions, 'into'> = {},
+): StepOutput {
   const size = Math.max(1, Math.min(execution.microBatchSize, host.batchSize));
   const normalizer = options.lossNormalizer ?? Math.max(1, host.labelledCount);
   const { rng, onSlice, maxSlices, ...modelOptions } = options;
-  let gradients: Gradients | undefined = options.into;
   let loss = 0;
   // Argmax ids laid out over the whole batch's padded length (slices are trimmed).
   const predictions = options.withPredictions
@@ -110,11 +126,10 @@ export function computeStepGradients(
       rows.length === host.batchSize && isIdentity(rows) ? host : selectHostRows(host, rows);
     const tensors = batchTensors(slice);
     try {
-      const sliceOptions = { ...modelOptions, lossNormalizer: normalizer, into: gradients };
+      const sliceOptions = { ...modelOptions, lossNormalizer: normalizer };
       const result = execution.recompute
-        ? computeGradientsWithRecompute(model, tensors, { ...sliceOptions, rng })
-        : model.computeGradients(tensors, sliceOptions);
-      gradients = result.gradients;
+        ? accumulateGradientsWithRecompute(model, tensors, sink, { ...sliceOptions, rng })
+        : model.accumulateGradients(tensors, sink, sliceOptions);
       loss += result.loss;
       if (predictions && result.predictions)
         rows.forEach((row, r) =>
@@ -128,9 +143,7 @@ export function computeStepGradients(
     }
     onSlice?.(index + 1, groups.length);
   }
-  const result: GradientResult = { loss, gradients: gradients ?? new Map() };
-  if (predictions) result.predictions = predictions;
-  return result;
+  return predictions ? { loss, predictions } : { loss };
 }
 
 /** The rows of each slice: length-grouped when a cost model is given, else consecutive runs. */

@@ -20,12 +20,13 @@ import { tokenClassificationLoss } from '../model/loss.js';
 import type { ParameterStore } from '../model/parameter-store.js';
 import { SeededRandom } from '../model/seeded-random.js';
 import { additiveAttentionMask } from '../model/self-attention.js';
+import { HostGradientSink, type GradientSink } from '../model/gradient-sink.js';
 import type {
   BertForTokenClassification,
   GradientOptions,
   GradientResult,
-  Gradients,
   LabelledBatch,
+  StepOutput,
 } from '../model/token-classification.js';
 
 /** `GradientOptions` plus the generator the dropout seeds come from. */
@@ -40,38 +41,21 @@ export interface RecomputeOptions extends GradientOptions {
 
 const processRng = new SeededRandom(0);
 
-function addHost(gradients: Gradients, name: string, data: Float32Array): void {
-  const buffer = gradients.get(name);
-  if (!buffer) {
-    gradients.set(name, new Float32Array(data));
-    return;
-  }
-  if (buffer.length !== data.length)
-    throw new Error(
-      `gradient buffer for ${name} has ${buffer.length} elements, expected ${data.length}`,
-    );
-  for (let i = 0; i < data.length; i++) buffer[i]! += data[i]!;
-}
-
-/** Runs `f` under autodiff for `xs` with upstream `dy`; moves named grads to the host. */
+/** Runs `f` under autodiff for `xs` with upstream `dy`; hands named grads to the sink. */
 function segmentBackward(
   f: () => tf.Tensor,
   inputs: tf.Tensor[],
   names: string[],
   params: ParameterStore,
   dy: tf.Tensor | undefined,
-  gradients: Gradients,
+  sink: GradientSink,
 ): { inputGrads: tf.Tensor[]; value?: number } {
   const xs = [...inputs, ...names.map((name) => params.get(name))];
   if (xs.length === 0) return { inputGrads: [] };
   const { value, grads } = tf.valueAndGrads(f)(xs, dy);
   const scalar = dy === undefined ? value.dataSync()[0] : undefined;
   value.dispose();
-  names.forEach((name, i) => {
-    const grad = grads[inputs.length + i]!;
-    addHost(gradients, name, grad.dataSync() as Float32Array);
-    grad.dispose();
-  });
+  names.forEach((name, i) => sink.add(name, grads[inputs.length + i]!));
   return { inputGrads: grads.slice(0, inputs.length), value: scalar };
 }
 
@@ -84,6 +68,20 @@ export function computeGradientsWithRecompute(
   batch: LabelledBatch,
   options: RecomputeOptions = {},
 ): GradientResult {
+  const sink = new HostGradientSink(options.into);
+  const { loss, predictions } = accumulateGradientsWithRecompute(model, batch, sink, options);
+  return predictions
+    ? { loss, gradients: sink.gradients, predictions }
+    : { loss, gradients: sink.gradients };
+}
+
+/** `computeGradientsWithRecompute` with the gradients handed to `sink`. */
+export function accumulateGradientsWithRecompute(
+  model: BertForTokenClassification,
+  batch: LabelledBatch,
+  sink: GradientSink,
+  options: Omit<RecomputeOptions, 'into'> = {},
+): StepOutput {
   const config: BertConfig = model.config;
   const params = model.parameters;
   const trainable = new Set(model.trainableNames());
@@ -94,7 +92,6 @@ export function computeGradientsWithRecompute(
   const layerSeeds = Array.from({ length: layers }, () => rng.int());
   const headSeed = rng.int();
   const context = (seed: number): DropoutContext => ({ training, rng: new SeededRandom(seed) });
-  const gradients: Gradients = options.into ?? new Map();
   const named = (prefix: string) =>
     params.names().filter((name) => name.startsWith(prefix) && trainable.has(name));
 
@@ -108,6 +105,8 @@ export function computeGradientsWithRecompute(
       batch.tokenTypeIds ? tf.clone(batch.tokenTypeIds) : tf.zerosLike(batch.inputIds),
     );
     const mask = keep(tf.tidy(() => additiveAttentionMask(batch.attentionMask)));
+    const wordTrainable = trainable.has(WORD_EMBEDDINGS);
+    const viaRows = wordTrainable && sink.wordEmbeddingGradient === 'rows';
     const rows = keep(tf.tidy(() => gatherWordEmbeddings(params, batch.inputIds)));
     // Forward without a tape: only the layer inputs stay in the heap.
     const hidden: tf.Tensor[] = [
@@ -142,7 +141,7 @@ export function computeGradientsWithRecompute(
       named('classifier.'),
       params,
       undefined,
-      gradients,
+      sink,
     );
     let dy = head.inputGrads[0]!;
 
@@ -156,45 +155,40 @@ export function computeGradientsWithRecompute(
         named(`bert.encoder.layer.${layer}.`),
         params,
         dy,
-        gradients,
+        sink,
       );
       dy.dispose();
       dy = inputGrads[0]!;
       hidden[layer + 1]!.dispose();
     }
 
-    // Embeddings: dense parameters, and the gathered rows scattered on the host.
-    const wordTrainable = trainable.has(WORD_EMBEDDINGS);
+    // Embeddings: dense parameters, and the word rows (scattered by the sink) or the table.
+    const embeddingParams = named('bert.embeddings.').filter(
+      (name) => name !== WORD_EMBEDDINGS || !viaRows,
+    );
     const { inputGrads } = segmentBackward(
-      () => embeddings(params, config, rows, types, context(embeddingSeed)),
-      wordTrainable ? [rows] : [],
-      named('bert.embeddings.').filter((name) => name !== WORD_EMBEDDINGS),
+      () =>
+        embeddings(
+          params,
+          config,
+          // Gathered inside the tape when the table itself is differentiated.
+          viaRows ? rows : gatherWordEmbeddings(params, batch.inputIds),
+          types,
+          context(embeddingSeed),
+        ),
+      viaRows ? [rows] : [],
+      embeddingParams,
       params,
       dy,
-      gradients,
+      sink,
     );
     dy.dispose();
-    if (wordTrainable) {
-      const rowGrad = inputGrads[0]!;
-      const rowGrads = rowGrad.dataSync() as Float32Array;
-      rowGrad.dispose();
-      const ids = batch.inputIds.dataSync();
-      const [vocab, width] = params.shape(WORD_EMBEDDINGS) as [number, number];
-      let buffer = gradients.get(WORD_EMBEDDINGS);
-      if (!buffer) {
-        buffer = new Float32Array(vocab * width);
-        gradients.set(WORD_EMBEDDINGS, buffer);
-      }
-      for (let t = 0; t < ids.length; t++) {
-        const row = ids[t]! * width;
-        const from = t * width;
-        for (let j = 0; j < width; j++) buffer[row + j]! += rowGrads[from + j]!;
-      }
-    }
+    if (viaRows)
+      sink.addRows(WORD_EMBEDDINGS, batch.inputIds, inputGrads[0]!, params.shape(WORD_EMBEDDINGS));
     const loss = head.value! / lossScale;
     const predictions = captured.predictions;
-    if (!predictions) return { loss, gradients };
-    return { loss, gradients, predictions: new Int32Array(predictions.dataSync()) };
+    if (!predictions) return { loss };
+    return { loss, predictions: new Int32Array(predictions.dataSync()) };
   } finally {
     for (const t of owned) if (!t.isDisposed) t.dispose();
   }

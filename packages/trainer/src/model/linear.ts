@@ -1,5 +1,6 @@
 /** nn.Linear with HF's weight layout ([out, in]): y = x W^T + b over the last axis. */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 import { matMul, swapLastAxes } from './matmul.js';
 import { cachedRestored, cachedTranspose } from './weight-transposes.js';
 
@@ -27,9 +28,11 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Ten
   const inFeatures = x.shape[x.shape.length - 1]!;
   const outFeatures = weight.shape[0]!;
   const flat = tf.reshape(x, [-1, inFeatures]);
-  const product = cachedTranspose(weight)
-    ? projectWithCachedWeight(flat, weight)
-    : matMul(flat, swapLastAxes(weight));
+  const product = currentBackendProfile().nativeTransposedMatmul
+    ? matMul(flat, weight, true)
+    : cachedTranspose(weight)
+      ? projectWithCachedWeight(flat, weight)
+      : matMul(flat, weight, true);
   const y = tf.add(product, bias);
   return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
 }

@@ -1,10 +1,11 @@
 /**
- * Matrix product that never asks the backend for a transposed operand. tfjs-wasm's BatchMatMul
+ * Matrix product that, on wasm and cpu, never asks for a transposed operand. tfjs-wasm's BatchMatMul
  * falls back to a naive loop when transposeA/transposeB is set (about 10x slower than its XNNPACK
  * path, measured here), and tfjs's own gradient of matMul uses exactly those flags. So operands
  * are transposed explicitly (a cheap copy), in the forward pass and in the custom gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 
 /** Swaps the last two axes. */
 export function swapLastAxes(x: tf.Tensor): tf.Tensor {
@@ -27,7 +28,11 @@ const plainMatMul = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) =
   };
 });
 
-/** a [..., M, K] x b [..., K, N] with equal batch dimensions (or both 2-D). */
-export function matMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  return plainMatMul(a, b);
+/**
+ * a [..., M, K] x b [..., K, N] (or b [..., N, K] with `transposeB`), equal batch dimensions or
+ * both 2-D. Backends whose profile says so get the transposed operand as a flag.
+ */
+export function matMul(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
+  if (currentBackendProfile().nativeTransposedMatmul) return tf.matMul(a, b, false, transposeB);
+  return plainMatMul(a, transposeB ? swapLastAxes(b) : b);
 }

@@ -40,6 +40,18 @@ export class ParameterStore {
     this.tensors.set(name, tensor);
   }
 
+  /** Replaces a parameter's tensor with `tensor` (same shape; the store takes ownership). */
+  replace(name: string, tensor: tf.Tensor): void {
+    const old = this.get(name);
+    if (!sameShape(old.shape, tensor.shape))
+      throw new Error(
+        `parameter ${name} has shape [${old.shape.join(', ')}], the replacement [${tensor.shape.join(', ')}]`,
+      );
+    forgetWeight(old);
+    old.dispose();
+    this.tensors.set(name, tf.keep(tensor));
+  }
+
   /** The tensor for `name`; throws naming the parameter if absent. */
   get(name: string): tf.Tensor {
     const tensor = this.tensors.get(name);
@@ -104,4 +116,8 @@ export class ParameterStore {
     }
     this.tensors.clear();
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -8,7 +8,7 @@ import type { BertConfig } from './config.js';
 import { dropout, type DropoutContext } from './dropout.js';
 import { layerNorm } from './layer-norm.js';
 import { linear } from './linear.js';
-import { matMul, swapLastAxes } from './matmul.js';
+import { matMul } from './matmul.js';
 import type { ParameterStore } from './parameter-store.js';
 
 /** The most negative float32, which HF adds at masked key positions. */
@@ -41,7 +41,7 @@ export function attention(
   const key = splitHeads(linear(hidden, p('self.key.weight'), p('self.key.bias')), heads);
   const value = splitHeads(linear(hidden, p('self.value.weight'), p('self.value.bias')), heads);
   const scaling = 1 / Math.sqrt(config.hiddenSize / heads);
-  const scores = tf.add(tf.mul(matMul(query, swapLastAxes(key)), scaling), mask);
+  const scores = tf.add(tf.mul(matMul(query, key, true), scaling), mask);
   const probs = dropout(tf.softmax(scores, -1), config.attentionProbsDropoutProb, context);
   const [batch, length, size] = hidden.shape as [number, number, number];
   const merged = tf.reshape(tf.transpose(matMul(probs, value), [0, 2, 1, 3]), [

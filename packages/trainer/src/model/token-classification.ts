@@ -14,6 +14,7 @@ import { gatherWordEmbeddings, WORD_EMBEDDINGS } from './embeddings.js';
 import { initialParameter } from './init-weights.js';
 import { linear } from './linear.js';
 import { IGNORE_INDEX, tokenClassificationLoss } from './loss.js';
+import { HostGradientSink, type GradientSink, type Gradients } from './gradient-sink.js';
 import { ParameterStore } from './parameter-store.js';
 import { SeededRandom, type SeededRandomState } from './seeded-random.js';
 import { OPTIONAL_PARAMETERS, tokenClassificationShapes } from './weights/expected-parameters.js';
@@ -51,8 +52,7 @@ export interface LabelledBatch {
   labels: tf.Tensor;
 }
 
-/** Host gradient buffers by parameter name. */
-export type Gradients = Map<string, Float32Array>;
+export type { Gradients };
 
 /** Options for `computeGradients`. */
 export interface GradientOptions {
@@ -76,6 +76,13 @@ export interface GradientResult {
   loss: number;
   gradients: Gradients;
   /** Argmax label ids [B*T] of the forward's logits, row-major, when `withPredictions`. */
+  predictions?: Int32Array;
+}
+
+/** What one forward + backward reports besides its gradients. */
+export interface StepOutput {
+  loss: number;
+  /** Argmax label ids [B*T] of the forward's logits, row-major, when asked for. */
   predictions?: Int32Array;
 }
 
@@ -315,20 +322,40 @@ export class BertForTokenClassification {
    * word-embedding gradient is scattered on the host from the gathered rows' gradient.
    */
   computeGradients(batch: LabelledBatch, options: GradientOptions = {}): GradientResult {
+    const sink = new HostGradientSink(options.into);
+    const { loss, predictions } = this.accumulateGradients(batch, sink, options);
+    return predictions
+      ? { loss, gradients: sink.gradients, predictions }
+      : { loss, gradients: sink.gradients };
+  }
+
+  /**
+   * Forward + backward on one batch, the gradients of `trainableNames()` handed to `sink`
+   * (which decides whether the word embeddings are differentiated through their gathered rows
+   * or the table itself). Returns the loss (and the forward's argmax when asked for).
+   */
+  accumulateGradients(
+    batch: LabelledBatch,
+    sink: GradientSink,
+    options: Omit<GradientOptions, 'into'> = {},
+  ): StepOutput {
     const trainable = this.trainableNames();
     const wordTrainable = trainable.includes(WORD_EMBEDDINGS);
-    const dense = trainable.filter((name) => name !== WORD_EMBEDDINGS);
+    const viaRows = wordTrainable && sink.wordEmbeddingGradient === 'rows';
+    const dense = viaRows ? trainable.filter((name) => name !== WORD_EMBEDDINGS) : trainable;
     checkInputs(this.config, batch.inputIds, batch.attentionMask, batch.tokenTypeIds, batch.labels);
     const context = this.context(options.training ?? true);
     const lossScale = options.lossScale ?? 1;
     const captured: { predictions?: tf.Tensor } = {};
     const { value, grads } = tf.tidy(() => {
       const types = batch.tokenTypeIds ?? tf.zerosLike(batch.inputIds);
-      const rows = gatherWordEmbeddings(this.parameters, batch.inputIds);
       const xs = dense.map((name) => this.parameters.get(name));
-      if (wordTrainable) xs.push(rows);
+      const rows = viaRows ? gatherWordEmbeddings(this.parameters, batch.inputIds) : undefined;
+      if (rows) xs.push(rows);
       const lossOf = () => {
-        const { logits } = this.head(rows, batch.attentionMask, types, context, false);
+        // Gathered inside the tape when the table itself is differentiated.
+        const wordRows = rows ?? gatherWordEmbeddings(this.parameters, batch.inputIds);
+        const { logits } = this.head(wordRows, batch.attentionMask, types, context, false);
         // Kept past the tidy: the caller's metrics come from this very forward (dropout on).
         if (options.withPredictions) captured.predictions = tf.keep(tf.argMax(logits, -1));
         const loss = tokenClassificationLoss(logits, batch.labels, options.lossNormalizer);
@@ -336,38 +363,29 @@ export class BertForTokenClassification {
       };
       return tf.valueAndGrads(lossOf)(xs);
     });
-    const gradients: Gradients = options.into ?? new Map();
-    const copyNeeded = tf.getBackend() !== 'wasm';
+    let handed = 0;
     try {
       dense.forEach((name, i) => {
-        const data = grads[i]!.dataSync() as Float32Array;
-        const buffer = gradients.get(name);
-        if (options.into && buffer) addInto(buffer, data, name);
-        else gradients.set(name, copyNeeded ? new Float32Array(data) : data);
+        handed++;
+        sink.add(name, grads[i]!);
       });
-      if (wordTrainable) {
-        const rowGrads = grads[dense.length]!.dataSync() as Float32Array;
-        const ids = batch.inputIds.dataSync();
-        const [vocab, width] = this.parameters.shape(WORD_EMBEDDINGS) as [number, number];
-        let buffer = options.into ? gradients.get(WORD_EMBEDDINGS) : undefined;
-        if (!buffer) {
-          buffer = new Float32Array(vocab * width);
-          gradients.set(WORD_EMBEDDINGS, buffer);
-        }
-        for (let t = 0; t < ids.length; t++) {
-          const row = ids[t]! * width;
-          const from = t * width;
-          for (let j = 0; j < width; j++) buffer[row + j]! += rowGrads[from + j]!;
-        }
+      if (viaRows) {
+        handed++;
+        sink.addRows(
+          WORD_EMBEDDINGS,
+          batch.inputIds,
+          grads[dense.length]!,
+          this.parameters.shape(WORD_EMBEDDINGS),
+        );
       }
       const loss = value.dataSync()[0]! / lossScale;
       const { predictions } = captured;
-      if (!predictions) return { loss, gradients };
-      return { loss, gradients, predictions: new Int32Array(predictions.dataSync()) };
+      if (!predictions) return { loss };
+      return { loss, predictions: new Int32Array(predictions.dataSync()) };
     } finally {
       value.dispose();
       captured.predictions?.dispose();
-      for (const grad of grads) grad.dispose();
+      for (const grad of grads.slice(handed)) grad.dispose();
     }
   }
 
@@ -375,12 +393,4 @@ export class BertForTokenClassification {
   dispose(): void {
     this.parameters.dispose();
   }
-}
-
-function addInto(buffer: Float32Array, data: Float32Array, name: string): void {
-  if (buffer.length !== data.length)
-    throw new Error(
-      `gradient buffer for ${name} has ${buffer.length} elements, expected ${data.length}`,
-    );
-  for (let i = 0; i < data.length; i++) buffer[i]! += data[i]!;
 }

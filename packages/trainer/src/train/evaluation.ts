@@ -11,8 +11,8 @@ import type { EncodedSentence } from '../tokenizer/sentence-encoder.js';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
 import { lengthGroupingFor } from '../memory/length-groups.js';
-import { evaluateInMicroBatches } from '../memory/micro-batches.js';
-import { collate } from './batches.js';
+import { evaluateInMicroBatches, type BatchPredictions } from '../memory/micro-batches.js';
+import { collate, type HostBatch } from './batches.js';
 import { createProgress } from './progress.js';
 import { scoreSentence, type ScoredSentence } from './word-tags.js';
 
@@ -29,9 +29,23 @@ export interface EvaluationResult {
   pred: string[][];
 }
 
-/** Evaluates `model` on `set`; every rank must call it (it gathers). */
+/** What evaluation runs batches through: a training engine, or a loaded model (modelEvaluator). */
+export interface BatchEvaluator {
+  /** Eval-mode argmax and summed token loss of a padded batch, `microBatchSize` rows at a time. */
+  evaluate(batch: HostBatch, microBatchSize: number): BatchPredictions;
+}
+
+/** A loaded tfjs model as a BatchEvaluator. */
+export function modelEvaluator(model: BertForTokenClassification): BatchEvaluator {
+  return {
+    evaluate: (batch, microBatchSize) =>
+      evaluateInMicroBatches(model, batch, microBatchSize, lengthGroupingFor(model.config)),
+  };
+}
+
+/** Evaluates `evaluator`'s model on `set`; every rank must call it (it gathers). */
 export async function evaluate(
-  model: BertForTokenClassification,
+  evaluator: BatchEvaluator,
   set: EncodedSet,
   context: {
     accelerator: Accelerator;
@@ -74,13 +88,7 @@ export async function evaluate(
           batchShape: [host.batchSize, host.seqLen],
           plan,
         },
-        () =>
-          evaluateInMicroBatches(
-            model,
-            host,
-            plan?.microBatchSize ?? host.batchSize,
-            lengthGroupingFor(model.config),
-          ),
+        () => evaluator.evaluate(host, plan?.microBatchSize ?? host.batchSize),
       );
       sums[2 * b] = lossSum;
       sums[2 * b + 1] = host.labelledCount;

@@ -12,9 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Accelerator, JsonValue, Logger } from '@ner-launch/worker';
-import type { SeededRandomState } from '../model/seeded-random.js';
-import type { BertForTokenClassification } from '../model/token-classification.js';
-import type { AdamW, AdamWState } from '../optim/adamw.js';
+import type { DropoutState, TrainingEngine } from '../engine/training-engine.js';
 import type { LossScaler, LossScalerState } from '../optim/loss-scaler.js';
 import {
   checkpointDirName,
@@ -43,7 +41,7 @@ export interface SavedRunState {
   identity: RunIdentity;
   progress: LoopProgress;
   /** Each rank's dropout stream position, by rank. */
-  dropout: SeededRandomState[];
+  dropout: DropoutState[];
   lossScaler: LossScalerState;
   /** Hash of the launch's run token: a restart only resumes checkpoints of its own launch. */
   runId: string;
@@ -153,8 +151,7 @@ export async function restoreFromCheckpoint(
   accelerator: Accelerator,
   dir: string,
   target: {
-    model: BertForTokenClassification;
-    optimizer: AdamW;
+    engine: TrainingEngine;
     scaler: LossScaler;
     identity: RunIdentity;
   },
@@ -162,21 +159,20 @@ export async function restoreFromCheckpoint(
   const checkpoint = await accelerator.loadState(dir, readTrainingCheckpoint);
   const saved = checkpoint.state as unknown as SavedRunState;
   checkIdentity(dir, saved.identity, target.identity);
-  const { model, optimizer } = target;
-  const names = new Set(model.parameters.names());
+  const { engine } = target;
+  const names = new Set(engine.parameterNames());
   for (const name of names)
     if (!checkpoint.model.has(name))
       throw new CheckpointIncompleteError(dir, `model.safetensors lacks parameter ${name}`);
-  for (const [name, tensor] of checkpoint.model) {
+  for (const name of checkpoint.model.keys())
     if (!names.has(name))
       throw new CheckpointIncompleteError(dir, `model.safetensors has unknown parameter ${name}`);
-    model.parameters.set(name, tensor);
-  }
-  for (const [name, state] of checkpoint.optimizer) optimizer.setState(name, state);
+  engine.loadParameters(checkpoint.model);
+  engine.loadOptimizerState(checkpoint.optimizer);
   const dropout = saved.dropout[accelerator.rank];
   if (!dropout)
     throw new CheckpointIncompleteError(dir, `no dropout state for rank ${accelerator.rank}`);
-  model.setDropoutState(dropout);
+  engine.setDropoutState(dropout);
   target.scaler.load(saved.lossScaler);
   // JSON has no -Infinity: the best F1 before any epoch comes back as null.
   const { stopping } = saved.progress;
@@ -193,8 +189,7 @@ export async function saveTrainingState(
   saveModelPath: string,
   keep: number,
   source: {
-    model: BertForTokenClassification;
-    optimizer: AdamW;
+    engine: TrainingEngine;
     scaler: LossScaler;
     identity: RunIdentity;
     progress: LoopProgress;
@@ -202,17 +197,12 @@ export async function saveTrainingState(
   beforeManifest?: (step: number) => void,
 ): Promise<string> {
   const dropout = (await accelerator.group.gatherObject(
-    source.model.dropoutState() as unknown as JsonValue,
-  )) as unknown as SeededRandomState[];
+    source.engine.dropoutState() as unknown as JsonValue,
+  )) as unknown as DropoutState[];
   const root = checkpointsRoot(saveModelPath);
   const dir = join(root, checkpointDirName(source.progress.step));
   await accelerator.saveState(dir, async (tmp) => {
-    const optimizer = new Map<string, AdamWState>();
-    for (const group of source.optimizer.groups)
-      for (const name of group.params) {
-        const state = source.optimizer.stateOf(name);
-        if (state) optimizer.set(name, state);
-      }
+    const optimizer = source.engine.optimizerState();
     const state: SavedRunState = {
       identity: source.identity,
       progress: source.progress,
@@ -223,7 +213,7 @@ export async function saveTrainingState(
     await writeTrainingCheckpoint(
       tmp,
       {
-        model: source.model.toStateDict(),
+        model: source.engine.toStateDict(),
         optimizer,
         state: state as unknown as JsonValue,
       },

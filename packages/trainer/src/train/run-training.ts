@@ -6,23 +6,24 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Accelerator, fromEnv, log as processLog, type Logger } from '@ner-launch/worker';
-import { initBackend } from '../backend.js';
+import { initBackendProfile } from '../backend.js';
+import type { TrainingEngine } from '../engine/training-engine.js';
+import { TfjsEngine } from '../engine/tfjs-engine.js';
 import {
   classificationReport,
   formatClassificationReport,
 } from '../metrics/classification-report.js';
 import { nerScores } from '../metrics/ner-scores.js';
 import { bertConfigToJson } from '../model/config.js';
-import type { BertForTokenClassification } from '../model/token-classification.js';
 import { saveCheckpoint } from '../model/weights/checkpoint-dir.js';
 import { createLossScaler, planMixedPrecision } from '../mixed-precision.js';
 import { BatchPlanner, longestSequence } from '../memory/batch-planner.js';
-import { AdamW } from '../optim/adamw.js';
 import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
 import type { Sentence } from '../data/sentence.js';
-import { evaluate, type EncodedSet } from './evaluation.js';
+import { evaluate, modelEvaluator, type EncodedSet } from './evaluation.js';
 import { writeHistoryFiles, type EpochRecord, type TestResults } from './history.js';
 import { updateStepLog } from './step-log.js';
 import { buildLrSchedule, optimizerStepsPerEpoch } from './lr-schedule.js';
@@ -98,7 +99,7 @@ function encodeSet(encoder: SentenceEncoder, sentences: Sentence[]): EncodedSet 
  */
 async function saveBestModel(
   dir: string,
-  model: BertForTokenClassification,
+  model: Pick<TrainingEngine, 'config' | 'toStateDict'>,
   labels: readonly string[],
   tokenizer: Parameters<typeof saveCheckpoint>[1]['tokenizer'],
 ): Promise<void> {
@@ -127,7 +128,10 @@ export async function runTraining(
   // Fail on an unwritable output folder before joining the group or reading any data.
   const env = deps.accelerator?.env ?? fromEnv();
   if (env.rank === 0) await checkSaveModelPathWritable(options.save_model_path);
-  const backend = await initBackend(options.backend);
+  const threads =
+    options.num_threads ?? Math.max(1, Math.floor(cpus().length / env.localWorldSize));
+  const profile = await initBackendProfile(options.backend, { threads });
+  const backend = profile.name;
   const precision = planMixedPrecision(env.mixedPrecision, backend);
   const accelerator =
     deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
@@ -135,7 +139,7 @@ export async function runTraining(
   try {
     accelerator.setSeed(options.seed);
     mainLog.info(
-      `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}, batch ${options.batch_size} per process`,
+      `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}${profile.name === 'wasm' ? '' : ` (${threads} thread(s) per process)`}, batch ${options.batch_size} per process`,
     );
     mainLog.info(precision.message);
     const resumeDir = await chooseResumeDir(
@@ -186,7 +190,9 @@ export async function runTraining(
     const groups = plan.groups
       .map((g) => ({ ...g, params: g.params.filter((name) => trainable.has(name)) }))
       .filter((g) => g.params.length > 0);
-    const optimizer = new AdamW(
+    const engine: TrainingEngine = new TfjsEngine(
+      model,
+      profile,
       groups.map((g) => ({ name: g.name, params: g.params, lr: g.lr, weightDecay: g.weightDecay })),
     );
     if (plan.frozen.length > 0)
@@ -205,7 +211,7 @@ export async function runTraining(
     mainLog.info(
       `Schedule: ${schedule.kind}, ${schedule.stepsPerEpoch} optimizer steps per epoch, warmup ${schedule.warmupSteps}, total ${schedule.totalSteps}`,
     );
-    model.setDropoutSeed((options.seed + 7919 * accelerator.rank) >>> 0);
+    engine.setDropoutSeed((options.seed + 7919 * accelerator.rank) >>> 0);
 
     const saveDir = options.save_model_path;
     const scaler = createLossScaler(precision);
@@ -217,7 +223,7 @@ export async function runTraining(
       train_sentences: train.encoded.length,
     };
     const resume = resumeDir
-      ? await restoreFromCheckpoint(accelerator, resumeDir, { model, optimizer, scaler, identity })
+      ? await restoreFromCheckpoint(accelerator, resumeDir, { engine, scaler, identity })
       : undefined;
     // The best model so far lives in save_model_path, not in the training checkpoint.
     if (resume && resume.stopping.bestEpoch > 0 && !existsSync(join(saveDir, 'config.json')))
@@ -234,8 +240,7 @@ export async function runTraining(
     const crash = testCrashHooks(accelerator);
     const result = await trainLoop({
       accelerator,
-      model,
-      optimizer,
+      engine,
       baseLrs: groups.map((g) => g.lr),
       schedule,
       options,
@@ -247,7 +252,7 @@ export async function runTraining(
       saveBest: async () => {
         if (accelerator.isMainProcess) {
           await mkdir(saveDir, { recursive: true });
-          await saveBestModel(saveDir, model, data.labels, tokenizer);
+          await saveBestModel(saveDir, engine, data.labels, tokenizer);
         }
         await accelerator.waitForEveryone();
       },
@@ -264,7 +269,7 @@ export async function runTraining(
           accelerator,
           saveDir,
           options.save_total_limit,
-          { model, optimizer, scaler, identity, progress },
+          { engine, scaler, identity, progress },
           crash.inCheckpoint,
         );
       },
@@ -272,12 +277,12 @@ export async function runTraining(
       planner,
       afterOptimizerStep: deps.afterOptimizerStep ?? crash.afterStep,
     });
-    model.dispose();
+    engine.dispose();
 
     // Test with the best model, as the reference reloads it from save_model_path.
     // TODO(multi-node): ranks on other machines need the best model sent to them.
     const best = await loadSavedModel(saveDir, options.seed);
-    const evaluated = await evaluate(best, test, {
+    const evaluated = await evaluate(modelEvaluator(best), test, {
       accelerator,
       labels: data.labels,
       batchSize: options.batch_size,

@@ -11,8 +11,8 @@ import { parse as parseYaml } from 'yaml';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
 export type SchedulerKind = 'linear' | 'exponential' | 'none';
-/** tfjs backends (`--backend`); `auto` picks tensorflow > webgpu > wasm. */
-export type TrainBackend = 'auto' | 'wasm' | 'webgpu' | 'tensorflow' | 'cpu';
+/** tfjs backends (`--backend`); `auto` picks tensorflow when set up, else wasm. */
+export type TrainBackend = 'auto' | 'wasm' | 'tensorflow' | 'cpu';
 
 /** Every train setting, resolved and validated. Property names are the flag names. */
 export interface TrainOptions {
@@ -74,6 +74,8 @@ export interface TrainOptions {
   labels?: string[];
   /** tfjs backend. Default auto (or the launcher's NER_BACKEND). */
   backend: TrainBackend;
+  /** Threads of each worker's math library (tensorflow); undefined = CPU cores / local processes. */
+  num_threads?: number;
   /** Tensor memory per process the memory plan may use, in MiB; undefined = the backend's limit. */
   memory_limit_mb?: number;
   /** Sentences per forward + backward; undefined = the memory plan chooses. */
@@ -313,8 +315,15 @@ export const TRAIN_FLAGS = {
   backend: {
     kind: 'string',
     default: 'auto',
-    choices: ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'],
+    choices: ['auto', 'wasm', 'tensorflow', 'cpu'],
     describe: "tfjs backend (default: the launcher's --backend, else auto)",
+    group: GROUP_MODEL,
+  },
+  num_threads: {
+    kind: 'integer',
+    describe:
+      "Threads per worker for the backend's math (tensorflow's intra-op pool; wasm always runs one), default: CPU cores / processes on this machine, so workers do not oversubscribe it",
+    check: atLeast(1),
     group: GROUP_MODEL,
   },
   memory_limit_mb: {

@@ -17,15 +17,11 @@ import {
   type JsonValue,
   type Logger,
 } from '@ner-launch/worker';
-import { WORD_EMBEDDINGS } from '../model/embeddings.js';
-import type { BertForTokenClassification, Gradients } from '../model/token-classification.js';
+import type { TrainingEngine } from '../engine/training-engine.js';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
-import { lengthGroupingFor } from '../memory/length-groups.js';
-import { computeStepGradients } from '../memory/micro-batches.js';
 import { seqevalResult } from '../metrics/ner-scores.js';
-import type { AdamW } from '../optim/adamw.js';
-import { finishGradients, type MixedPrecisionPlan } from '../mixed-precision.js';
+import type { MixedPrecisionPlan } from '../mixed-precision.js';
 import type { LossScaler } from '../optim/loss-scaler.js';
 import { collate, labelledCount } from './batches.js';
 import {
@@ -39,6 +35,7 @@ import {
 import { evaluate, type EncodedSet } from './evaluation.js';
 import type { EpochRecord } from './history.js';
 import { lrFactorAt, type LrSchedule } from './lr-schedule.js';
+import { optimizerStep } from './optimizer-step.js';
 import type { StepRecord } from './step-log.js';
 import { createProgress } from './progress.js';
 import type { TrainOptions } from './train-options.js';
@@ -47,9 +44,9 @@ import { scoreSentence, type ScoredSentence } from './word-tags.js';
 /** Everything the loop works with. */
 export interface LoopContext {
   accelerator: Accelerator;
-  model: BertForTokenClassification;
-  optimizer: AdamW;
-  /** Base learning rate of each optimizer group (same order as optimizer.groups). */
+  /** The model, its gradients and its optimizer state. */
+  engine: TrainingEngine;
+  /** Base learning rate of each optimizer group (the engine's param-group order). */
   baseLrs: number[];
   schedule: LrSchedule;
   options: TrainOptions;
@@ -121,7 +118,7 @@ export interface LoopResult {
 
 /** Runs the epochs; every rank calls it. */
 export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
-  const { accelerator, model, optimizer, options } = ctx;
+  const { accelerator, engine, options } = ctx;
   const accumulation = options.gradient_accumulation_steps;
   const k = options.num_validate_during_training;
   // Every rank's sampler (as accelerator.prepare builds this rank's), so each rank knows the
@@ -148,8 +145,6 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
   let stoppedEarly = resume?.stoppedEarly ?? false;
   const validationCounts: number[] = resume ? [...resume.validationCounts] : [];
   const trainingSet = ctx.train;
-  const mixed = ctx.mixedPrecision;
-  const lengthGrouping = lengthGroupingFor(model.config);
 
   const firstEpoch = resume?.finished ? options.epochs : (resume?.epoch ?? 0);
   for (let epoch = firstEpoch; epoch < options.epochs; epoch++) {
@@ -161,7 +156,6 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
     const validations: ValidationFigures[] = partial ? [...partial.validations] : [];
     const stepLosses: number[] = partial ? [...partial.stepLosses] : [];
     const scored: ScoredSentence[] = partial ? [...partial.scored] : [];
-    let gradients: Gradients | undefined;
     let windowLoss = 0;
     let normalizer = 1;
     let lastLr = partial?.lastLr ?? 0;
@@ -192,7 +186,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
           for (let j = i; j < end; j++)
             globalCount += labelledCount(rankBatches[j].indices.map((x) => trainingSet.encoded[x]));
         normalizer = Math.max(1, globalCount) / accelerator.worldSize;
-        gradients = new Map();
+        engine.zeroGradients();
         windowLoss = 0;
       }
       const batch = batches[i];
@@ -203,24 +197,12 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
       const result = withHeapGuard(
         { step: step + 1, batchShape: [host.batchSize, host.seqLen], plan },
         () =>
-          computeStepGradients(
-            model,
-            host,
-            {
-              ...(plan ?? { microBatchSize: host.batchSize, recompute: false }),
-              lengthGrouping,
-            },
-            {
-              training: true,
-              lossNormalizer: normalizer,
-              into: gradients,
-              withPredictions: true,
-              // Recomputed layers draw their dropout seeds from the model's checkpointed stream.
-              rng: model.dropoutGenerator(),
-            },
-          ),
+          engine.accumulate(host, {
+            lossNormalizer: normalizer,
+            withPredictions: true,
+            execution: plan && { microBatchSize: plan.microBatchSize, recompute: plan.recompute },
+          }),
       );
-      gradients = result.gradients;
       windowLoss += result.loss;
       const predictions = result.predictions!;
       const mine = batch.indices.map((x, row) => {
@@ -242,41 +224,21 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
 
       let stepped = false;
       if ((i + 1) % accumulation === 0 || i === batches.length - 1) {
-        let reduced: Map<string, Float32Array>;
-        let skip = false;
-        // Nonzero only in the rows of the step's token ids: only those rows cross the wire.
-        const rowSparse = gradients!.has(WORD_EMBEDDINGS)
-          ? new Map([[WORD_EMBEDDINGS, model.parameters.shape(WORD_EMBEDDINGS)[1]]])
-          : undefined;
-        if (mixed && mixed.plan.mode !== 'no') {
-          // Half-precision wire; fp16 scales the float32 gradients before it (equal to scaling
-          // the loss in float32 math) and unscales after it, so every rank decides the same skip.
-          let out = gradients!;
-          const decision = await finishGradients(
-            gradients!,
-            mixed.plan,
-            mixed.scaler,
-            async (g) => (out = await accelerator.reduceGradients(g, { rowSparse })),
-            accelerator.worldSize,
-            step,
-          );
-          reduced = out;
-          skip = decision.skip;
-        } else {
-          reduced = await accelerator.reduceGradients(gradients!, { rowSparse });
-        }
+        const factor = lrFactorAt(ctx.schedule, step);
+        const outcome = await optimizerStep(engine, accelerator, {
+          maxGradNorm: options.max_grad_norm,
+          learningRates: ctx.baseLrs.map((lr) => lr * factor),
+          mixedPrecision: ctx.mixedPrecision,
+          step,
+        });
         // A skipped fp16 step moves neither the optimizer nor the schedule (as Accelerate).
-        if (!skip) {
-          accelerator.clipGradNorm(reduced, options.max_grad_norm);
-          const factor = lrFactorAt(ctx.schedule, step);
-          optimizer.groups.forEach((group, g) => (group.lr = ctx.baseLrs[g] * factor));
-          lastLr = optimizer.groups[0]?.lr ?? 0;
-          optimizer.step(reduced, model.parameters);
+        if (outcome.stepped) {
+          lastLr = outcome.lr;
           step++;
           stepped = true;
         }
         stepLosses.push(windowLoss);
-        gradients = undefined;
+        engine.zeroGradients();
       }
       if (i % 50 === 0)
         ctx.log.info(
@@ -287,7 +249,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
 
       if (validateAfter.has(i)) {
         progress.stop();
-        const result = await evaluate(model, ctx.val, {
+        const result = await evaluate(engine, ctx.val, {
           accelerator,
           labels: ctx.labels,
           batchSize: options.batch_size,

@@ -1,0 +1,62 @@
+/**
+ * What differs between the tfjs backends the trainer runs on, in one record per backend
+ * (wasm.ts, tensorflow.ts, cpu.ts): where parameters, gradients and optimizer state live,
+ * whether a batch is cut into length-grouped slices, whether linear layers keep cached weight
+ * transposes, how tensors are read back, and what the start-up log says about precision and
+ * out-of-memory failures. Code asks `currentBackendProfile()` instead of testing backend names.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { CPU_PROFILE } from './cpu.js';
+import { TENSORFLOW_PROFILE } from './tensorflow.js';
+import { WASM_PROFILE } from './wasm.js';
+
+/** The backends the trainer can run on (resolved: never `auto`). */
+export type ConcreteBackend = 'wasm' | 'tensorflow' | 'cpu';
+
+/** A backend's traits. */
+export interface BackendProfile {
+  readonly name: ConcreteBackend;
+  /**
+   * True: parameters, gradients and AdamW moments stay in tensors, and a step reads back only
+   * the loss, the predictions and what must cross processes. False: gradients and moments live
+   * in host arrays (outside a bounded heap) and parameters are rewritten from the host.
+   */
+  readonly deviceResident: boolean;
+  /**
+   * Run a batch's rows sorted by length, in slices trimmed to their own longest sentence (a
+   * CPU spends its time on padded positions; see memory/length-groups.ts).
+   */
+  readonly lengthGrouping: boolean;
+  /**
+   * True: matmuls pass transposed operands to the backend as flags (and use tfjs's own matmul
+   * gradient). False: operands are transposed explicitly, since tfjs-wasm's BatchMatMul falls
+   * back to a naive loop on those flags (model/matmul.ts), and linear layers keep each weight's
+   * transposes between optimizer steps (model/weight-transposes.ts).
+   */
+  readonly nativeTransposedMatmul: boolean;
+  /** `dataSync()` returns a fresh copy (wasm copies out of its heap) rather than the backend's storage. */
+  readonly dataSyncCopies: boolean;
+  /** What float32 math means here, for the `--mixed_precision` start-up line. */
+  readonly precisionNote: string;
+  /** Advice appended to an out-of-memory error. */
+  readonly memoryHint: string;
+}
+
+const PROFILES: ReadonlyMap<ConcreteBackend, BackendProfile> = new Map(
+  [WASM_PROFILE, TENSORFLOW_PROFILE, CPU_PROFILE].map((profile) => [profile.name, profile]),
+);
+
+/** The profile of `name`; throws for a backend the trainer does not run on. */
+export function backendProfile(name: string): BackendProfile {
+  const profile = PROFILES.get(name as ConcreteBackend);
+  if (!profile)
+    throw new Error(
+      `tfjs backend '${name}' has no ner-launch profile (known: ${[...PROFILES.keys()].join(', ')})`,
+    );
+  return profile;
+}
+
+/** The profile of the tfjs backend in use. */
+export function currentBackendProfile(): BackendProfile {
+  return backendProfile(tf.getBackend());
+}

@@ -1,0 +1,129 @@
+/**
+ * torch.optim.AdamW (decoupled weight decay, bias correction, eps outside the square root) as
+ * tensor ops, for backends whose tensors live outside a bounded heap (tensorflow): parameters,
+ * gradients and both moments stay on the device and nothing is read back per step. The same
+ * arithmetic as the host `adamwUpdate` (optim/adamw.ts), op for op in float32.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ParameterStore } from '../model/parameter-store.js';
+import type { AdamWGroup, AdamWOptions, AdamWState } from './adamw.js';
+
+interface DeviceState {
+  step: number;
+  expAvg: tf.Tensor;
+  expAvgSq: tf.Tensor;
+}
+
+/** AdamW over tensors: `step` replaces each parameter's tensor by its updated one. */
+export class DeviceAdamW {
+  readonly groups: AdamWGroup[];
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  private readonly state = new Map<string, DeviceState>();
+
+  constructor(groups: AdamWGroup[], options: AdamWOptions = {}) {
+    const seen = new Set<string>();
+    for (const group of groups)
+      for (const name of group.params) {
+        if (seen.has(name)) throw new Error(`AdamW: parameter ${name} appears in two param groups`);
+        seen.add(name);
+      }
+    this.groups = groups.map((group) => ({ ...group, params: [...group.params] }));
+    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
+    this.eps = options.eps ?? 1e-8;
+  }
+
+  /** One step with `gradients` (already reduced and clipped); parameters without one are left alone. */
+  step(gradients: ReadonlyMap<string, tf.Tensor>, params: ParameterStore): void {
+    const f = Math.fround;
+    for (const group of this.groups) {
+      for (const name of group.params) {
+        const grad = gradients.get(name);
+        if (!grad) continue;
+        const param = params.get(name);
+        if (grad.size !== param.size)
+          throw new Error(
+            `AdamW: gradient for ${name} has ${grad.size} elements, the parameter ${param.size}`,
+          );
+        const previous = this.state.get(name);
+        const step = (previous?.step ?? 0) + 1;
+        const stepSize = group.lr / (1 - this.beta1 ** step);
+        const correction2Sqrt = Math.sqrt(1 - this.beta2 ** step);
+        const next = tf.tidy(() => {
+          const m0 = previous?.expAvg ?? tf.zerosLike(param);
+          const v0 = previous?.expAvgSq ?? tf.zerosLike(param);
+          const g = tf.reshape(grad, param.shape);
+          const decayed = tf.mul(param, tf.scalar(f(1 - group.lr * group.weightDecay)));
+          const m = tf.add(m0, tf.mul(tf.scalar(f(1 - this.beta1)), tf.sub(g, m0)));
+          const v = tf.add(
+            tf.mul(v0, tf.scalar(f(this.beta2))),
+            tf.mul(tf.scalar(f(1 - this.beta2)), tf.mul(g, g)),
+          );
+          const denom = tf.add(tf.div(tf.sqrt(v), tf.scalar(f(correction2Sqrt))), f(this.eps));
+          const updated = tf.add(decayed, tf.mul(tf.scalar(f(-stepSize)), tf.div(m, denom)));
+          return { updated, m, v };
+        });
+        params.replace(name, next.updated);
+        previous?.expAvg.dispose();
+        previous?.expAvgSq.dispose();
+        this.state.set(name, { step, expAvg: tf.keep(next.m), expAvgSq: tf.keep(next.v) });
+      }
+    }
+  }
+
+  /** A host copy of one parameter's state, if it has been stepped (checkpoints). */
+  stateOf(name: string): AdamWState | undefined {
+    const state = this.state.get(name);
+    if (!state) return undefined;
+    return {
+      step: state.step,
+      expAvg: state.expAvg.dataSync() as Float32Array,
+      expAvgSq: state.expAvgSq.dataSync() as Float32Array,
+    };
+  }
+
+  /** Restores a saved state (resume); `shape` is the parameter's. */
+  setState(name: string, state: AdamWState, shape: readonly number[]): void {
+    const previous = this.state.get(name);
+    previous?.expAvg.dispose();
+    previous?.expAvgSq.dispose();
+    this.state.set(name, {
+      step: state.step,
+      expAvg: tf.keep(tf.tensor(state.expAvg, [...shape], 'float32')),
+      expAvgSq: tf.keep(tf.tensor(state.expAvgSq, [...shape], 'float32')),
+    });
+  }
+
+  /** Frees the moments. */
+  dispose(): void {
+    for (const state of this.state.values()) {
+      state.expAvg.dispose();
+      state.expAvgSq.dispose();
+    }
+    this.state.clear();
+  }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_ over device gradients (L2; the norm of the per-tensor norms,
+ * each in float32): scales them in place in the map when the total exceeds `maxNorm`; returns the
+ * total norm before clipping. One scalar is read back, for the decision.
+ */
+export function clipDeviceGradNorm(gradients: Map<string, tf.Tensor>, maxNorm: number): number {
+  const names = [...gradients.keys()];
+  if (names.length === 0) return 0;
+  const totalTensor = tf.tidy(() =>
+    tf.norm(tf.stack(names.map((name) => tf.norm(gradients.get(name)!)))),
+  );
+  const total = totalTensor.dataSync()[0]!;
+  totalTensor.dispose();
+  const coefficient = Math.fround(Math.min(1, maxNorm / (Math.fround(total) + 1e-6)));
+  if (coefficient !== 1)
+    for (const name of names) {
+      const grad = gradients.get(name)!;
+      gradients.set(name, tf.keep(tf.mul(grad, tf.scalar(coefficient))));
+      grad.dispose();
+    }
+  return total;
+}
