@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,15 +18,24 @@ const FAKE_WORKER = fileURLToPath(
   new URL('../packages/launcher/test/fixtures/fake-worker.mjs', import.meta.url),
 );
 
+const ACCELERATE_CONFIGS = fileURLToPath(
+  new URL('../packages/launcher/test/fixtures/accelerate-configs/', import.meta.url),
+);
+
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ner-launch-cli-'));
 }
 
-/** Runs ner-launch with its config dir isolated from the user's. */
+/** Runs ner-launch with its config dirs (its own and accelerate's) isolated from the user's. */
 function cli(args: string[], configDir = tempDir()) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NER_LAUNCH_CONFIG_DIR: configDir, NER_RUN_TOKEN: '' },
+    env: {
+      ...process.env,
+      NER_LAUNCH_CONFIG_DIR: configDir,
+      HF_HOME: configDir,
+      NER_RUN_TOKEN: '',
+    },
     timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -184,7 +200,33 @@ describe('ner-launch CLI', () => {
     assert.match(stdout, new RegExp(`Node version: ${process.versions.node}`));
     assert.match(stdout, /- wasm: \d/);
     assert.match(stdout, /NVIDIA GPUs/);
-    assert.match(stdout, /Launch config file: .*default_config\.yaml \(not found\)/);
+    assert.match(
+      stdout,
+      /Launch config file: none \(neither .*default_config\.yaml nor accelerate's .*accelerate\/default_config\.yaml exists\)/,
+    );
+  });
+
+  it("reads accelerate's default config when ner-launch has none, says so, and `env` names it", () => {
+    const home = tempDir(); // both NER_LAUNCH_CONFIG_DIR and HF_HOME
+    mkdirSync(join(home, 'accelerate'));
+    const accelerateFile = join(home, 'accelerate', 'default_config.yaml');
+    copyFileSync(join(ACCELERATE_CONFIGS, 'config_0_2x_multi_cpu.yaml'), accelerateFile);
+    const out = tempDir();
+    const run = cli(['--main_process_port', '0', FAKE_WORKER, `env-out=${out}`], home);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(readdirSync(out).length, 2, 'num_processes 2 from the accelerate file');
+    assert.ok(
+      run.stderr.includes(
+        `launch config: ${accelerateFile} (accelerate's default; ${join(home, 'default_config.yaml')} does not exist)`,
+      ),
+      run.stderr,
+    );
+    const env = cli(['env'], home);
+    assert.ok(
+      env.stdout.includes(`Launch config file: ${accelerateFile} (accelerate's default;`),
+      env.stdout,
+    );
+    assert.match(env.stdout, /^ {4}ipex_config:$/m);
   });
 
   it('passes `ner-launch test --cpu --num_processes 2` with its success line', () => {

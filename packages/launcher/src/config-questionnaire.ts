@@ -135,13 +135,13 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
   );
   const backend = await askUntilValid(
     ask,
-    'Which tfjs backend? (auto, wasm, tensorflow, cpu)',
-    useCpu ? 'wasm' : 'auto',
+    'Which tfjs backend? (auto, wasm, tensorflow, cpu; auto keeps the file readable by accelerate)',
+    'auto',
     oneOf(choicesOf('backend')),
   );
   const maxRestarts = await askUntilValid(
     ask,
-    'How many times should a failed worker group be restarted?',
+    'How many times should a failed worker group be restarted? (0 keeps the file readable by accelerate)',
     0,
     integer(0),
   );
@@ -174,7 +174,8 @@ export function defaultConfigSettings(gpuCount: number, mixedPrecision = 'no'): 
     gpuIds: 'all',
     mainProcessPort: 29500,
     sameNetwork: true,
-    backend: gpuCount === 0 ? 'wasm' : 'auto',
+    // auto: tensorflow where tfjs-node is installed, else wasm on CPU; and accelerate reads the file.
+    backend: 'auto',
     maxRestarts: 0,
   };
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { defaultConfigPath } from './config-file.js';
+import { describeConfigLocation, locateConfigFile, readConfigFile } from './config-file.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +35,31 @@ function nvidiaGpus(): string[] {
   return result.stdout.split('\n').filter((l) => l.trim() !== '');
 }
 
+/** The report's lines on the launch config: which file a launch reads, why, its text and whether it loads. */
+export function launchConfigReport(
+  configFile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const location = locateConfigFile(configFile, env);
+  const lines = [`- Launch config file: ${describeConfigLocation(location, env)}`];
+  const path = location.path;
+  if (path === undefined) return lines;
+  if (!existsSync(path)) return [...lines, '    (not found)'];
+  try {
+    lines.push(
+      ...readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'))
+        .map((l) => `    ${l}`),
+    );
+    const { warnings } = readConfigFile(path);
+    lines.push(...warnings.map((w) => `    (warning: ${w})`));
+  } catch (error) {
+    lines.push(`    (does not load: ${(error as Error).message})`);
+  }
+  return lines;
+}
+
 /** Collects the report as text lines (probing GPUs takes a few seconds). */
 export function environmentReport(
   configFile: string | undefined,
@@ -47,7 +72,6 @@ export function environmentReport(
     (n) => packageVersion(n) !== 'not installed',
   );
   const gpus = nvidiaGpus();
-  const path = configFile ?? defaultConfigPath(env);
   const lines = [
     'Copy-and-paste the text below in your issue report.',
     '',
@@ -65,14 +89,7 @@ export function environmentReport(
     `- NVIDIA GPUs (nvidia-smi -L): ${gpus.length ? '' : 'none found'}`,
     ...gpus.map((g) => `  - ${g}`),
     `- CUDA_VISIBLE_DEVICES: ${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}`,
-    `- Launch config file: ${path}${existsSync(path) ? '' : ' (not found)'}`,
+    ...launchConfigReport(configFile, env),
   ];
-  if (existsSync(path))
-    lines.push(
-      ...readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-        .map((l) => `    ${l}`),
-    );
   return `${lines.join('\n')}\n`;
 }

@@ -73,9 +73,10 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     yamlKey: null,
     type: 'string',
     defaultText:
-      '$NER_LAUNCH_CONFIG_DIR/default_config.yaml or ~/.cache/ner-launch/default_config.yaml',
+      "ner-launch's default_config.yaml ($NER_LAUNCH_CONFIG_DIR, else ~/.cache/ner-launch), else accelerate's ($HF_HOME/accelerate, else ~/.cache/huggingface/accelerate)",
     group: LAUNCH_GROUPS.config,
-    describe: 'YAML config file (written by `ner-launch config`); flags given here win over it',
+    describe:
+      'YAML config file (written by `ner-launch config` or `accelerate config`); flags given here win over it',
   },
   {
     key: 'cpu',

@@ -5,7 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import { log } from '@ner-launch/worker';
 import type { Argv, CommandModule } from 'yargs';
-import { defaultConfigPath, writeConfigFile } from '../config-file.js';
+import { defaultConfigPath, nerLaunchOnlyKeys, writeConfigFile } from '../config-file.js';
 import { askConfigSettings, defaultConfigSettings } from '../config-questionnaire.js';
 import { detectGpuIds } from '../gpu-ids.js';
 
@@ -64,6 +64,11 @@ export const configCommand: CommandModule = {
       };
       const settings = await askConfigSettings(ask, detectGpuIds().length);
       await writeConfigFile(path, settings, true);
+      const own = nerLaunchOnlyKeys(settings);
+      if (own.length > 0)
+        log.info(
+          `${path} holds ner-launch's own ${own.join(', ')}: accelerate refuses the file (answer the defaults, or pass them as flags, to share it with accelerate)`,
+        );
     } finally {
       rl.close();
     }

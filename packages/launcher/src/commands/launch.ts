@@ -43,6 +43,7 @@ export async function runLaunch(
   const { config, defaultsUsed, warnings } = resolveLaunchConfig(flags, file, target);
   if (config.debug) log.level = 'debug';
   else if (config.quiet) log.level = 'warn';
+  for (const line of file?.notes ?? []) log.info(line);
   for (const w of warnings) log.warn(w);
   const note = defaultsWarning(defaultsUsed);
   if (note && !config.quiet) log.warn(note);
