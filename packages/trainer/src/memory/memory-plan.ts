@@ -110,7 +110,10 @@ function fits(input: MemoryPlanInput, rows: number, recompute: boolean, limit: n
     mode: input.mode,
     recompute,
   });
-  return { ok: estimate.heapBytes <= limit, estimate };
+  // Outside wasm's heap, AdamW moments and gradient accumulators share the same memory.
+  const needed =
+    input.backend === 'wasm' ? estimate.heapBytes : estimate.heapBytes + estimate.hostBytes;
+  return { ok: needed <= limit, estimate };
 }
 
 /** Chooses micro-batch size and recomputation for `input`; throws MemoryPlanError if none fits. */
