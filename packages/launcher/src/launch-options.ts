@@ -116,7 +116,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     warnDefault: true,
     group: LAUNCH_GROUPS.hardware,
     describe:
-      'tfjs backend of the workers: auto = tensorflow (tfjs-node) if installed, else webgpu if an adapter is found, else wasm; with --cpu, auto never picks webgpu',
+      'tfjs backend of the workers: auto = tensorflow if set up (ner-launch setup tensorflow), else webgpu if an adapter is found, else wasm; with --cpu, auto never picks webgpu',
   },
   {
     key: 'numProcesses',

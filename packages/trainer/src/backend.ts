@@ -1,11 +1,12 @@
 /**
  * Chooses and initialises the TensorFlow.js backend. The model code uses tfjs ops only, so the
  * backend decides where it runs: `wasm` (embedded CPU default), `webgpu` (Dawn through the npm
- * `webgpu` package), `tensorflow` (`@tensorflow/tfjs-node(-gpu)` when installed) or `cpu`
+ * `webgpu` package), `tensorflow` (libtensorflow, after `ner-launch setup tensorflow`) or `cpu`
  * (tfjs's pure-JS reference kernels).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
+import { log } from '@ner-launch/worker';
+import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';
 
 export type BackendName = 'auto' | 'wasm' | 'webgpu' | 'tensorflow' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = [
@@ -16,7 +17,6 @@ export const BACKEND_NAMES: readonly BackendName[] = [
   'cpu',
 ];
 
-const require = createRequire(import.meta.url);
 let gradientsRegistered = false;
 
 /** Registers tfjs-core's gradients (bundled at install time, see tools/build.mjs). */
@@ -33,17 +33,9 @@ export async function registerGradients(): Promise<void> {
   gradientsRegistered = true;
 }
 
-/** The tfjs-node package installed here, if any (GPU build first). */
+/** The directory of the TensorFlow install `ner-launch setup tensorflow` made, if any. */
 export function installedTensorflowPackage(): string | undefined {
-  for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      require.resolve(name);
-      return name;
-    } catch {
-      // not installed: optional by design
-    }
-  }
-  return undefined;
+  return findTensorflowInstall()?.dir;
 }
 
 async function tryWebgpu(): Promise<boolean> {
@@ -72,12 +64,11 @@ export async function initBackend(
       await import('@tensorflow/tfjs-backend-cpu');
       break;
     case 'tensorflow': {
-      const name = installedTensorflowPackage();
-      if (!name)
-        throw new Error(
-          '--backend tensorflow needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA 11.2 + cuDNN 8) installed; use --backend wasm or webgpu otherwise',
+      const info = await loadTensorflowBackend();
+      if (info.build === 'gpu' && !info.usingGpu)
+        log.warn(
+          `tensorflow: CUDA build of TensorFlow ${info.tensorflowVersion} sees no GPU; running on the CPU`,
         );
-      await import(name);
       break;
     }
     case 'webgpu': {

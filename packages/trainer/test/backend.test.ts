@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
+import { findTensorflowInstall } from '../src/backends/tensorflow-install.js';
 
 test('wasm backend initialises and differentiates erf through the bundled gradients', async () => {
   assert.equal(await initBackend('wasm'), 'wasm');
@@ -12,9 +13,9 @@ test('wasm backend initialises and differentiates erf through the bundled gradie
 });
 
 test(
-  'auto picks wasm on a machine without tfjs-node or a GPU adapter',
+  'auto picks tensorflow once set up, else wasm on a machine without a GPU adapter',
   { skip: process.env.NER_TEST_HAS_GPU === '1' },
   async () => {
-    assert.equal(await initBackend('auto'), 'wasm');
+    assert.equal(await initBackend('auto'), findTensorflowInstall() ? 'tensorflow' : 'wasm');
   },
 );
