@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defaultConfigPath } from './config-file.js';
+import { tensorflowReportLines } from './setup/tensorflow-report.js';
 
 const require = createRequire(import.meta.url);
 
@@ -53,9 +54,6 @@ export function environmentReport(
   const launcherManifest = JSON.parse(
     readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
   ) as { version: string };
-  const tfNode = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].find(
-    (n) => packageVersion(n) !== 'not installed',
-  );
   const gpus = nvidiaGpus();
   const path = configFile ?? defaultConfigPath(env);
   const lines = [
@@ -71,7 +69,7 @@ export function environmentReport(
     '- Backends:',
     `  - wasm: ${packageVersion('@tensorflow/tfjs-backend-wasm')}`,
     `  - cpu: ${packageVersion('@tensorflow/tfjs-backend-cpu')}`,
-    `  - tensorflow: ${tfNode ? `${tfNode} ${packageVersion(tfNode)}` : 'not installed (@tensorflow/tfjs-node or -gpu)'}`,
+    ...tensorflowReportLines(env),
     `  - webgpu: ${packageVersion('@tensorflow/tfjs-backend-webgpu')}, ${webgpuAdapter()}`,
     `- NVIDIA GPUs (nvidia-smi -L): ${gpus.length ? '' : 'none found'}`,
     ...gpus.map((g) => `  - ${g}`),
