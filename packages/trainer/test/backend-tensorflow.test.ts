@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
+import { quietLoaderPath } from '../src/backends/tensorflow-install.js';
 import { findTensorflowInstall, loadTensorflowBackend } from '../src/backends/tensorflow-loader.js';
 import { skipWithoutTensorflow } from '../../../test/support/tensorflow.js';
 
@@ -49,6 +50,21 @@ function compute(): { product: Float32Array; gradW: Float32Array; gradB: Float32
   });
 }
 
+const probe = fileURLToPath(new URL('./support/tensorflow-threads.ts', import.meta.url));
+
+/** Loads the backend in a child process with these thread counts and runs a few matmuls. */
+function runProbe(intra: number, inter: number): { stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', probe, String(intra), String(inter)], {
+    encoding: 'utf8',
+    // The loader's own default log level, whatever the environment running the tests says.
+    env: Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'TF_CPP_MIN_LOG_LEVEL'),
+    ),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r;
+}
+
 describe('tensorflow backend (libtensorflow from ner-launch setup tensorflow)', () => {
   it(
     'registers as tensorflow in the project tfjs-core and reports the installed TF',
@@ -81,22 +97,26 @@ describe('tensorflow backend (libtensorflow from ner-launch setup tensorflow)', 
     'sizes libtensorflow thread pools from intraOpThreads / interOpThreads',
     { skip: skip || (existsSync('/proc/self/task') ? false : 'needs /proc') },
     () => {
-      const probe = fileURLToPath(new URL('./support/tensorflow-threads.ts', import.meta.url));
-      const threads = (intra: number, inter: number): number => {
-        const r = spawnSync(
-          process.execPath,
-          ['--import', 'tsx', probe, String(intra), String(inter)],
-          {
-            encoding: 'utf8',
-          },
-        );
-        assert.equal(r.status, 0, r.stderr);
-        return Number(/threads=(\d+)/.exec(r.stdout)?.[1]);
-      };
+      const threads = (intra: number, inter: number): number =>
+        Number(/threads=(\d+)/.exec(runProbe(intra, inter).stdout)?.[1]);
       const base = threads(1, 1);
       // Each extra thread asked for is one more OS thread in the process.
       assert.equal(threads(4, 1) - base, 3);
       assert.equal(threads(1, 3) - base, 2);
+    },
+  );
+
+  it(
+    'prints none of the start-up log lines of TensorFlow',
+    {
+      skip:
+        skip ||
+        (existsSync(quietLoaderPath(findTensorflowInstall()!.dir))
+          ? false
+          : 'this install predates the quiet loader: run ner-launch setup tensorflow again after removing it'),
+    },
+    () => {
+      assert.equal(runProbe(1, 1).stderr, '');
     },
   );
 });

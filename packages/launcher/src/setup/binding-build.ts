@@ -5,6 +5,7 @@
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NAPI_VERSION } from '@ner-launch/trainer/tensorflow-install';
 import { outputTail, runCommand } from './run-command.js';
 import { SetupError } from './setup-error.js';
@@ -99,4 +100,30 @@ export async function buildBinding(packageDir: string, python: string): Promise<
     );
   rmSync(join(packageDir, 'build'), { recursive: true, force: true });
   return binding;
+}
+
+/**
+ * Compiles quiet-load.c (libtensorflow loaded with its two start-up log lines muted) into
+ * `output`, with the same compiler and Node.js headers as the binding.
+ */
+export async function buildQuietLoader(
+  output: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const source = fileURLToPath(new URL('./quiet-load.c', import.meta.url));
+  const result = await runCommand(env.CXX || 'g++', [
+    '-x',
+    'c',
+    '-shared',
+    '-fPIC',
+    '-O2',
+    `-DNAPI_VERSION=${NAPI_VERSION}`,
+    `-I${join(nodeHeadersDir(env), 'include', 'node')}`,
+    source,
+    '-o',
+    output,
+    '-ldl',
+  ]);
+  if (result.status !== 0)
+    throw new SetupError(`compiling ${source} failed`, outputTail(result.output));
 }

@@ -17,14 +17,23 @@ import { join } from 'node:path';
 import {
   NAPI_VERSION,
   TFJS_NODE_VERSION,
+  bindingPath,
+  quietLoaderPath,
   readTensorflowInstall,
+  tensorflowLibraries,
   tensorflowCacheDir,
   tensorflowInstallKey,
   tfjsNodeDir,
   type TensorflowBuild,
   type TensorflowManifest,
 } from '@ner-launch/trainer/tensorflow-install';
-import { buildBinding, checkCompiler, nodeGypScript, nodeHeadersDir } from './binding-build.js';
+import {
+  buildBinding,
+  buildQuietLoader,
+  checkCompiler,
+  nodeGypScript,
+  nodeHeadersDir,
+} from './binding-build.js';
 import { probePython } from './python-env.js';
 import { outputTail, runCommand } from './run-command.js';
 import { SetupError } from './setup-error.js';
@@ -84,12 +93,17 @@ function removeAbandonedTemps(root: string): void {
   }
 }
 
-async function checkBindingLoads(binding: string, expected: string): Promise<string> {
-  const result = await runCommand(
-    process.execPath,
-    ['-e', `process.stdout.write('TF_VERSION=' + require(${JSON.stringify(binding)}).TF_Version)`],
-    { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } },
-  );
+/** Loads the new install in a child process as the trainer will; returns TF_Version(). */
+async function checkInstallLoads(installDir: string, expected: string): Promise<string> {
+  const binding = bindingPath(installDir);
+  const script = [
+    `const error = require(${JSON.stringify(quietLoaderPath(installDir))}).loadQuietly(${JSON.stringify(tensorflowLibraries(installDir))});`,
+    'if (error) throw new Error(error);',
+    `process.stdout.write('TF_VERSION=' + require(${JSON.stringify(binding)}).TF_Version);`,
+  ].join('\n');
+  const result = await runCommand(process.execPath, ['-e', script], {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
   const version = /TF_VERSION=(\S+)/.exec(result.output)?.[1];
   if (result.status !== 0 || !version)
     throw new SetupError(
@@ -145,9 +159,10 @@ export async function setupTensorflow(
     await fetchTfjsNodePackage(join(temp, 'node_modules'), join(temp, 'scratch'));
     rmSync(join(temp, 'scratch'), { recursive: true, force: true });
     options.progress(`[3/${steps}] building the tfjs-node binding (node-gyp)`);
-    const binding = await buildBinding(packageDir, python.executable);
+    await buildBinding(packageDir, python.executable);
+    await buildQuietLoader(quietLoaderPath(temp), env);
     options.progress(`[4/${steps}] checking that the binding loads`);
-    const loadedVersion = await checkBindingLoads(binding, source.version);
+    const loadedVersion = await checkInstallLoads(temp, source.version);
     const manifest: TensorflowManifest = {
       tensorflowVersion: loadedVersion,
       build,

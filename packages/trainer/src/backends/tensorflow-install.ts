@@ -66,6 +66,17 @@ export function bindingPath(installDir: string): string {
   return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'tfjs_binding.node');
 }
 
+/** The helper that loads libtensorflow with its start-up log lines muted (see quiet-load.c). */
+export function quietLoaderPath(installDir: string): string {
+  return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'quiet_load.node');
+}
+
+/** libtensorflow's two libraries in an install, in load order. */
+export function tensorflowLibraries(installDir: string): string[] {
+  const lib = join(tfjsNodeDir(installDir), 'deps', 'lib');
+  return [join(lib, 'libtensorflow_framework.so.2'), join(lib, 'libtensorflow_cc.so.2')];
+}
+
 /** Reads the manifest of `dir`, or undefined when the install is absent or unfinished. */
 export function readTensorflowInstall(dir: string): TensorflowInstall | undefined {
   const path = join(dir, 'manifest.json');

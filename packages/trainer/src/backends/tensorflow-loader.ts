@@ -6,11 +6,14 @@
  * so there is one engine and one kernel registry.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
   bindingPath,
   findTensorflowInstall,
+  quietLoaderPath,
+  tensorflowLibraries,
   tfjsNodeDir,
   TFJS_CORE_GLOBAL,
   type TensorflowBuild,
@@ -73,9 +76,21 @@ function prepareEnvironment(options: TensorflowThreadOptions): void {
     process.env.OMP_NUM_THREADS = intra;
   }
   if (inter) process.env.TF_NUM_INTEROP_THREADS = inter;
-  // 2 = warnings and errors only; the two absl lines printed while the library loads are not
-  // covered by it (see the README).
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // 2 = warnings and errors only (the lines printed while the library loads: see below).
+  if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+}
+
+/**
+ * Loads libtensorflow before the binding with stderr muted, unless TensorFlow's own log was
+ * asked for (TF_CPP_MIN_LOG_LEVEL=0): its static initialisers print two lines through absl
+ * that no setting hides. Installs made without the helper load noisily.
+ */
+function loadLibrariesQuietly(installDir: string): void {
+  const helper = quietLoaderPath(installDir);
+  if (process.env.TF_CPP_MIN_LOG_LEVEL === '0' || !existsSync(helper)) return;
+  const { loadQuietly } = require(helper) as { loadQuietly(paths: string[]): string | undefined };
+  const error = loadQuietly(tensorflowLibraries(installDir));
+  if (error) throw new Error(error);
 }
 
 function threadSetting(name: string): number | undefined {
@@ -100,6 +115,7 @@ export async function loadTensorflowBackend(
   const packageDir = tfjsNodeDir(install.dir);
   let binding: TfjsBinding;
   try {
+    loadLibrariesQuietly(install.dir);
     binding = require(bindingPath(install.dir)) as TfjsBinding;
   } catch (error) {
     throw new Error(

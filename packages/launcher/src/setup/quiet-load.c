@@ -1,0 +1,54 @@
+/*
+ * ner-launch: loads libtensorflow's shared libraries with stderr sent to /dev/null.
+ * libtensorflow_framework prints two lines through absl while its static initialisers run
+ * ("All log messages before absl::InitializeLog()..." and "oneDNN custom operations are on"),
+ * before TF_CPP_MIN_LOG_LEVEL can apply. Loading the libraries here first (RTLD_GLOBAL) means
+ * the tfjs binding's own load finds them already in place and prints nothing.
+ * loadQuietly(paths: string[]): undefined on success, else dlerror()'s message.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <node_api.h>
+
+static napi_value LoadQuietly(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  uint32_t count = 0;
+  if (argc < 1 || napi_get_array_length(env, args[0], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "loadQuietly expects an array of library paths");
+    return NULL;
+  }
+  fflush(stderr);
+  int saved = dup(2);
+  int devnull = open("/dev/null", O_WRONLY);
+  if (saved >= 0 && devnull >= 0) dup2(devnull, 2);
+  const char *error = NULL;
+  for (uint32_t i = 0; i < count && error == NULL; i++) {
+    napi_value element;
+    char path[4096];
+    size_t length = 0;
+    napi_get_element(env, args[0], i, &element);
+    if (napi_get_value_string_utf8(env, element, path, sizeof path, &length) != napi_ok) {
+      error = "library path is not a string";
+      break;
+    }
+    if (dlopen(path, RTLD_NOW | RTLD_GLOBAL) == NULL) error = dlerror();
+  }
+  if (saved >= 0 && devnull >= 0) dup2(saved, 2);
+  if (saved >= 0) close(saved);
+  if (devnull >= 0) close(devnull);
+  napi_value result;
+  if (error == NULL) napi_get_undefined(env, &result);
+  else napi_create_string_utf8(env, error, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "loadQuietly", NAPI_AUTO_LENGTH, LoadQuietly, NULL, &fn);
+  napi_set_named_property(env, exports, "loadQuietly", fn);
+  return exports;
+}
