@@ -99,7 +99,7 @@ function compareVersions(a: string, b: string): number {
 }
 
 /** True where an NVIDIA driver is present, so a CUDA build is worth preferring. */
-function nvidiaDriverPresent(): boolean {
+export function nvidiaDriverPresent(): boolean {
   return existsSync('/dev/nvidiactl') || existsSync('/proc/driver/nvidia/version');
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   bindingPath,
   findTensorflowInstall,
+  nvidiaDriverPresent,
   quietLoaderPath,
   tensorflowLibraries,
   tfjsNodeDir,
@@ -80,17 +81,38 @@ function prepareEnvironment(options: TensorflowThreadOptions): void {
   if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
 }
 
+interface QuietLoader {
+  loadQuietly(paths: string[]): string | undefined;
+  muteStderr(): number;
+  restoreStderr(saved: number): void;
+}
+
 /**
- * Loads libtensorflow before the binding with stderr muted, unless TensorFlow's own log was
- * asked for (TF_CPP_MIN_LOG_LEVEL=0): its static initialisers print two lines through absl
- * that no setting hides. Installs made without the helper load noisily.
+ * Loads libtensorflow, then the binding. Unless TensorFlow's own log was asked for
+ * (TF_CPP_MIN_LOG_LEVEL=0), the libraries load with stderr muted: their static initialisers
+ * print two lines through absl that no setting hides. A CUDA build on a machine without an
+ * NVIDIA driver also starts muted (its expected "failed call to cuInit" error; the caller
+ * says it runs on the CPU). Installs made without the helper load noisily.
  */
-function loadLibrariesQuietly(installDir: string): void {
-  const helper = quietLoaderPath(installDir);
-  if (process.env.TF_CPP_MIN_LOG_LEVEL === '0' || !existsSync(helper)) return;
-  const { loadQuietly } = require(helper) as { loadQuietly(paths: string[]): string | undefined };
-  const error = loadQuietly(tensorflowLibraries(installDir));
+function loadBinding(install: TensorflowInstall): TfjsBinding {
+  const helperPath = quietLoaderPath(install.dir);
+  const helper =
+    process.env.TF_CPP_MIN_LOG_LEVEL !== '0' && existsSync(helperPath)
+      ? (require(helperPath) as QuietLoader)
+      : undefined;
+  if (!helper) return require(bindingPath(install.dir)) as TfjsBinding;
+  const error = helper.loadQuietly(tensorflowLibraries(install.dir));
   if (error) throw new Error(error);
+  const muteStart =
+    install.manifest.build === 'gpu' &&
+    !nvidiaDriverPresent() &&
+    typeof helper.muteStderr === 'function';
+  const saved = muteStart ? helper.muteStderr() : -1;
+  try {
+    return require(bindingPath(install.dir)) as TfjsBinding;
+  } finally {
+    if (muteStart) helper.restoreStderr(saved);
+  }
 }
 
 function threadSetting(name: string): number | undefined {
@@ -115,8 +137,7 @@ export async function loadTensorflowBackend(
   const packageDir = tfjsNodeDir(install.dir);
   let binding: TfjsBinding;
   try {
-    loadLibrariesQuietly(install.dir);
-    binding = require(bindingPath(install.dir)) as TfjsBinding;
+    binding = loadBinding(install);
   } catch (error) {
     throw new Error(
       `cannot load the TensorFlow binding in ${install.dir} (${(error as Error).message.split('\n')[0]}); run 'ner-launch setup tensorflow${install.manifest.build === 'gpu' ? ' --gpu' : ''}' again after removing that directory`,
