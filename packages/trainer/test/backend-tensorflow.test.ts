@@ -66,6 +66,29 @@ function runProbe(intra: number, inter: number): { stdout: string; stderr: strin
 }
 
 describe('tensorflow backend (libtensorflow from ner-launch setup tensorflow)', () => {
+  // First: once an install is loaded the loader returns it for every later call.
+  it('refuses an install built from another tfjs-node release than our tfjs-core', async () => {
+    await assert.rejects(
+      loadTensorflowBackend(
+        {},
+        {
+          dir: '/nowhere/tensorflow/2.21.0-cpu',
+          manifest: {
+            tensorflowVersion: '2.21.0',
+            build: 'cpu',
+            tfjsNodeVersion: '4.21.0',
+            napiVersion: 8,
+            platform: process.platform,
+            arch: process.arch,
+            source: 'test',
+            createdAt: '2026-01-01T00:00:00Z',
+          },
+        },
+      ),
+      /built from tfjs-node 4\.21\.0, but this checkout has @tensorflow\/tfjs-core 4\.22\.0/,
+    );
+  });
+
   it(
     'registers as tensorflow in the project tfjs-core and reports the installed TF',
     { skip },

@@ -131,6 +131,11 @@ export async function loadTensorflowBackend(
 ): Promise<TensorflowInstallInfo> {
   if (loaded) return loaded;
   if (!install) throw new Error(tensorflowMissingMessage());
+  // tfjs-node's kernels are written against one tfjs-core release: the two stay pinned together.
+  if (tf.version_core !== install.manifest.tfjsNodeVersion)
+    throw new Error(
+      `the tensorflow backend in ${install.dir} is built from tfjs-node ${install.manifest.tfjsNodeVersion}, but this checkout has @tensorflow/tfjs-core ${tf.version_core}; run npm ci, or ner-launch setup tensorflow for this version`,
+    );
   prepareEnvironment(options);
   // The same module object the ESM import above wraps: one engine, one kernel registry.
   (globalThis as Record<string, unknown>)[TFJS_CORE_GLOBAL] = require('@tensorflow/tfjs-core');
