@@ -3,6 +3,7 @@
  * (with its nvidia-* CUDA packages), its pip fetches the wheels otherwise, and node-gyp runs
  * gyp with it.
  */
+import { resolve } from 'node:path';
 import { runCommand } from './run-command.js';
 import { SetupError } from './setup-error.js';
 
@@ -49,7 +50,10 @@ print(json.dumps(out))
 
 /** The Python to use: `--python`, else python3 (then python) on PATH. */
 export async function probePython(explicit: string | undefined): Promise<PythonProbe> {
-  const candidates = explicit ? [explicit] : ['python3', 'python'];
+  // A path is kept absolute, so the manifest and messages name it wherever they are read.
+  const candidates = explicit
+    ? [explicit.includes('/') ? resolve(explicit) : explicit]
+    : ['python3', 'python'];
   for (const executable of candidates) {
     const result = await runCommand(executable, ['-c', PROBE]);
     if (result.spawnError || result.status !== 0) continue;

@@ -1,5 +1,7 @@
 /** Runs the external tools of `ner-launch setup` (pip, npm, tar, node-gyp, compilers). */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const running = new Set<ChildProcess>();
 
 /** How a tool ended and what it printed (stdout and stderr interleaved). */
 export interface CommandResult {
@@ -29,6 +31,7 @@ export function runCommand(
       env: options.env ?? process.env,
       stdio: options.inherit ? ['ignore', 2, 2] : ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
     let output = '';
     const collect = (chunk: Buffer): void => {
       output += chunk.toString('utf8');
@@ -37,11 +40,27 @@ export function runCommand(
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ status: null, output, spawnError: error }),
-    );
-    child.on('close', (status) => resolve({ status, output }));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      running.delete(child);
+      resolve({ status: null, output, spawnError: error });
+    });
+    child.on('close', (status) => {
+      running.delete(child);
+      resolve({ status, output });
+    });
   });
+}
+
+/** Kills the tools still running and waits until they have exited (at most `timeoutMs`). */
+export async function stopRunningCommands(timeoutMs = 5000): Promise<void> {
+  const exits = [...running].map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        child.once('close', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  );
+  await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
 }
 
 /** The last `n` non-empty lines of a tool's output, for an error message. */

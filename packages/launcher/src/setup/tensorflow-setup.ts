@@ -35,7 +35,7 @@ import {
   nodeHeadersDir,
 } from './binding-build.js';
 import { probePython } from './python-env.js';
-import { outputTail, runCommand } from './run-command.js';
+import { outputTail, runCommand, stopRunningCommands } from './run-command.js';
 import { SetupError } from './setup-error.js';
 import { collectTensorflowFiles } from './tensorflow-files.js';
 import { chooseTensorflowSource } from './tensorflow-source.js';
@@ -142,9 +142,15 @@ export async function setupTensorflow(
 
   const temp = mkdtempSync(join(root, `${TEMP_PREFIX}${process.pid}-`));
   const removeTemp = (): void => rmSync(temp, { recursive: true, force: true });
+  // Interrupted: stop the tool writing into the temporary directory, remove it, then die of
+  // the same signal.
+  let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    removeTemp();
-    process.kill(process.pid, signal);
+    interrupted = signal;
+    void stopRunningCommands().then(() => {
+      removeTemp();
+      process.kill(process.pid, signal);
+    });
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -189,6 +195,8 @@ export async function setupTensorflow(
     return { status: 'installed', dir: finalDir, manifest };
   } catch (error) {
     removeTemp();
+    if (interrupted)
+      throw new SetupError(`interrupted (${interrupted}); the partial build was removed`);
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
       throw new SetupError(
         `disk full while setting up TensorFlow in ${root}; free space or set NER_LAUNCH_CACHE to another disk`,

@@ -43,13 +43,12 @@ export async function fetchTfjsNodePackage(nodeModules: string, scratch: string)
     `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`,
     `google-protobuf@${GOOGLE_PROTOBUF_VERSION}`,
   ];
-  const packed = await runCommand('npm', [
-    'pack',
-    '--silent',
-    '--pack-destination',
-    scratch,
-    ...specs,
-  ]);
+  // Run from the scratch directory: in a checkout, npm would otherwise read its workspace.
+  const packed = await runCommand(
+    'npm',
+    ['pack', '--silent', '--pack-destination', scratch, ...specs],
+    { cwd: scratch },
+  );
   if (packed.spawnError)
     throw new SetupError('npm not found on PATH: install Node.js with npm (it fetches tfjs-node)');
   if (packed.status !== 0)
