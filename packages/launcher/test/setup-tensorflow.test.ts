@@ -107,4 +107,47 @@ describe('ner-launch setup tensorflow', () => {
     assert.equal(r.status, 1);
     oneLineError(r.stderr, /--gpu needs the CUDA-capable tensorflow wheel/);
   });
+
+  /** A site-packages with a TensorFlow that has libraries but no C headers (a broken install). */
+  function fakeSitePackages(distribution: string): string {
+    const site = mkdtempSync(join(scratch, 'site-'));
+    mkdirSync(join(site, 'tensorflow'));
+    writeFileSync(join(site, 'tensorflow', '__init__.py'), '');
+    for (const lib of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'])
+      writeFileSync(join(site, 'tensorflow', lib), 'not a library');
+    const info = join(site, `${distribution.replace('-', '_')}-2.21.0.dist-info`);
+    mkdirSync(info);
+    writeFileSync(
+      join(info, 'METADATA'),
+      `Metadata-Version: 2.1\nName: ${distribution}\nVersion: 2.21.0\n`,
+    );
+    return site;
+  }
+
+  it('takes an installed Python TensorFlow first, and says what is missing from it', () => {
+    const site = fakeSitePackages('tensorflow-cpu');
+    const cache = emptyCache('installed-tf');
+    const r = setup(['--python', 'python3'], { NER_LAUNCH_CACHE: cache, PYTHONPATH: site });
+    assert.equal(r.status, 1, r.stdout);
+    oneLineError(
+      r.stderr,
+      new RegExp(`${site}.* holds no C headers \\(tensorflow/include/tensorflow/c/c_api\\.h\\)`),
+    );
+    assert.deepEqual(readdirSync(join(cache, 'tensorflow')), []);
+  });
+
+  it('with --gpu, names the nvidia-*-cu12 packages missing beside an installed TensorFlow', () => {
+    const site = fakeSitePackages('tensorflow');
+    const cache = emptyCache('installed-tf-gpu');
+    const r = setup(['--gpu', '--python', 'python3'], {
+      NER_LAUNCH_CACHE: cache,
+      PYTHONPATH: site,
+    });
+    assert.equal(r.status, 1, r.stdout);
+    oneLineError(
+      r.stderr,
+      /GPU libraries missing beside .*TensorFlow \(nvidia-cuda-runtime-cu12, nvidia-cublas-cu12, nvidia-cufft-cu12, nvidia-cusolver-cu12, nvidia-cusparse-cu12, nvidia-cudnn-cu12\): run .* -m pip install 'tensorflow\[and-cuda\]==2\.21\.0'/,
+    );
+    assert.deepEqual(readdirSync(cache), []);
+  });
 });
