@@ -8,6 +8,7 @@ import { dataCommand } from './commands/data.js';
 import { envCommand } from './commands/env.js';
 import { launchCommand, type TargetArgv } from './commands/launch.js';
 import { scoreCommand } from './commands/score.js';
+import { setupCommand } from './commands/setup.js';
 import { testCommand } from './commands/test.js';
 import { trainCommand } from './commands/train.js';
 import { predictCommand } from './commands/predict.js';
@@ -34,6 +35,7 @@ export function buildCli(
     .command(scoreCommand)
     .command(trainCommand)
     .command(predictCommand)
+    .command(setupCommand)
     .strict()
     .help('h')
     .alias('h', 'help')

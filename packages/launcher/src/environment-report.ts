@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describeConfigLocation, locateConfigFile, readConfigFile } from './config-file.js';
+import { tensorflowReportLines } from './setup/tensorflow-report.js';
 
 const require = createRequire(import.meta.url);
 
@@ -68,9 +69,6 @@ export function environmentReport(
   const launcherManifest = JSON.parse(
     readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
   ) as { version: string };
-  const tfNode = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].find(
-    (n) => packageVersion(n) !== 'not installed',
-  );
   const gpus = nvidiaGpus();
   const lines = [
     'Copy-and-paste the text below in your issue report.',
@@ -85,7 +83,7 @@ export function environmentReport(
     '- Backends:',
     `  - wasm: ${packageVersion('@tensorflow/tfjs-backend-wasm')}`,
     `  - cpu: ${packageVersion('@tensorflow/tfjs-backend-cpu')}`,
-    `  - tensorflow: ${tfNode ? `${tfNode} ${packageVersion(tfNode)}` : 'not installed (@tensorflow/tfjs-node or -gpu)'}`,
+    ...tensorflowReportLines(env),
     `- NVIDIA GPUs (nvidia-smi -L): ${gpus.length ? '' : 'none found'}`,
     ...gpus.map((g) => `  - ${g}`),
     `- CUDA_VISIBLE_DEVICES: ${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}`,

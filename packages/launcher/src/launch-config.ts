@@ -3,7 +3,7 @@
  * config file > default), validated as accelerate validates them. `launch()` only ever sees a
  * LaunchConfig.
  */
-import { createRequire } from 'node:module';
+import { findTensorflowInstall } from '@ner-launch/trainer/tensorflow-install';
 import type { MixedPrecision } from '@ner-launch/worker';
 import type { ConfigFileValues } from './config-file.js';
 import { detectGpuIds, parseGpuIds } from './gpu-ids.js';
@@ -64,20 +64,9 @@ export interface MachineFacts {
   tensorflowInstalled: () => boolean;
 }
 
-const require = createRequire(import.meta.url);
-
-// Checked here rather than through @ner-launch/trainer's backend.ts so that starting the
-// launcher does not load tfjs.
+// The cache lookup only, so that starting the launcher does not load tfjs.
 function tensorflowInstalled(): boolean {
-  for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      require.resolve(name);
-      return true;
-    } catch {
-      // optional package
-    }
-  }
-  return false;
+  return findTensorflowInstall() !== undefined;
 }
 
 /** The real machine. */

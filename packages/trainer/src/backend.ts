@@ -5,14 +5,14 @@
  * reference kernels). What differs between them lives in their profiles (backends/*.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
+import { log } from '@ner-launch/worker';
 import { backendProfile, type BackendProfile, type ConcreteBackend } from './backends/profile.js';
+import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';
 
 /** `--backend` values: a concrete backend, or `auto`. */
 export type BackendName = 'auto' | ConcreteBackend;
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'wasm', 'tensorflow', 'cpu'];
 
-const require = createRequire(import.meta.url);
 let gradientsRegistered = false;
 
 /** Registers tfjs-core's gradients (bundled at install time, see tools/build.mjs). */
@@ -29,17 +29,9 @@ export async function registerGradients(): Promise<void> {
   gradientsRegistered = true;
 }
 
-/** The tfjs-node package installed here, if any (GPU build first). */
+/** The directory of the TensorFlow install `ner-launch setup tensorflow` made, if any. */
 export function installedTensorflowPackage(): string | undefined {
-  for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      require.resolve(name);
-      return name;
-    } catch {
-      // not installed: optional by design
-    }
-  }
-  return undefined;
+  return findTensorflowInstall()?.dir;
 }
 
 /** Settings of the math library behind a backend. */
@@ -64,18 +56,15 @@ export async function initBackendProfile(
       await import('@tensorflow/tfjs-backend-cpu');
       break;
     case 'tensorflow': {
-      const name = installedTensorflowPackage();
-      if (!name)
-        throw new Error(
-          '--backend tensorflow needs libtensorflow: run `ner-launch setup tensorflow` once (or use --backend wasm)',
+      // libtensorflow reads its thread-pool sizes when it starts: the first load decides.
+      const info = await loadTensorflowBackend({
+        intraOpThreads: options.threads,
+        interOpThreads: options.threads,
+      });
+      if (info.build === 'gpu' && !info.usingGpu)
+        log.warn(
+          `tensorflow: CUDA build of TensorFlow ${info.tensorflowVersion} sees no GPU; running on the CPU`,
         );
-      // libtensorflow reads its thread-pool sizes from the environment when it starts.
-      if (options.threads !== undefined) {
-        process.env.TF_NUM_INTRAOP_THREADS = String(options.threads);
-        process.env.TF_NUM_INTEROP_THREADS = String(options.threads);
-        process.env.OMP_NUM_THREADS = String(options.threads);
-      }
-      await import(name);
       break;
     }
   }
