@@ -37,10 +37,19 @@ export function compileKernelFile(
   const headers = KERNEL_HEADERS.map((name) => ({ name, source: readKernelSource(name, dir) }));
   const defines = floatXDefines(precision);
   const hash = createHash('sha256');
-  for (const part of [source, ...headers.map((h) => h.source), String(arch), ...defines, nvrtc.version])
+  for (const part of [
+    source,
+    ...headers.map((h) => h.source),
+    String(arch),
+    ...defines,
+    nvrtc.version,
+  ])
     hash.update(part).update('\0');
   const cacheDir = options.cacheDir ?? kernelCacheDir();
-  const cached = join(cacheDir, `${file.replace('.cu', '')}-sm${arch}-${precision}-${hash.digest('hex').slice(0, 16)}.cubin`);
+  const cached = join(
+    cacheDir,
+    `${file.replace('.cu', '')}-sm${arch}-${precision}-${hash.digest('hex').slice(0, 16)}.cubin`,
+  );
   try {
     return { file, cubin: new Uint8Array(readFileSync(cached)), cached: true };
   } catch {

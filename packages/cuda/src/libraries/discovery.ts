@@ -61,7 +61,10 @@ export const DEFAULT_SYSTEM_DIRS = [
   '/usr/lib/wsl/lib',
 ];
 
-const SYSTEM_INCLUDE_DIRS = ['/usr/local/cuda/include', '/usr/local/cuda/targets/x86_64-linux/include'];
+const SYSTEM_INCLUDE_DIRS = [
+  '/usr/local/cuda/include',
+  '/usr/local/cuda/targets/x86_64-linux/include',
+];
 
 // Newest major first: a folder holding both takes CUDA 13.
 const PATTERNS: Record<CudaLibraryName, { files: string[]; versionFrom: RegExp }> = {
@@ -86,7 +89,10 @@ export function pythonSitePackages(python: string): string[] {
   try {
     const out = execFileSync(
       python,
-      ['-c', 'import site, sys; print("\\n".join(site.getsitepackages() + [site.getusersitepackages()]))'],
+      [
+        '-c',
+        'import site, sys; print("\\n".join(site.getsitepackages() + [site.getusersitepackages()]))',
+      ],
       { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] },
     );
     return out.split('\n').filter((line) => line.length > 0);
@@ -144,9 +150,15 @@ function findIn(name: CudaLibraryName, dirs: string[]): FoundLibrary | undefined
         .sort()
         .at(-1);
       if (file) {
-        const full = listDir(dir).find((entry) => entry.startsWith(`${file}.`) && /[\d.]+$/.test(entry));
+        const full = listDir(dir).find(
+          (entry) => entry.startsWith(`${file}.`) && /[\d.]+$/.test(entry),
+        );
         const version = versionFrom.exec(full ?? file)?.[1] ?? '?';
-        return { name, path: join(dir, file), version: full ? (/\.so\.([\d.]+)$/.exec(full)?.[1] ?? version) : version };
+        return {
+          name,
+          path: join(dir, file),
+          version: full ? (/\.so\.([\d.]+)$/.exec(full)?.[1] ?? version) : version,
+        };
       }
     }
   return undefined;
@@ -178,6 +190,7 @@ export function discoverCuda(options: CudaDiscoveryOptions = {}): CudaDiscovery 
       });
   }
   const includeDir = includeDirs.find((dir) => existsSync(join(dir, 'cuda_bf16.h')));
-  if (!includeDir) missing.push({ name: 'cudaHeaders', lookedFor: ['cuda_bf16.h'], searched: includeDirs });
+  if (!includeDir)
+    missing.push({ name: 'cudaHeaders', lookedFor: ['cuda_bf16.h'], searched: includeDirs });
   return { libraries, ...(includeDir ? { includeDir } : {}), missing, searched: libDirs };
 }

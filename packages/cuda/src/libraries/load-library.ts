@@ -2,7 +2,10 @@
  * koffi.load with errors that name the file: koffi's own message ("cannot open shared object
  * file") does not say which library was missing.
  */
-import koffi from 'koffi';
+import koffi, { type LibraryHandle } from 'koffi';
+
+/** A bound native function. */
+export type NativeFunction = ReturnType<LibraryHandle['func']>;
 
 /** A shared library or symbol that could not be loaded; the message names the file. */
 export class CudaLibraryError extends Error {
@@ -10,7 +13,7 @@ export class CudaLibraryError extends Error {
 }
 
 /** Loads `path` (absolute, or a soname for the dynamic loader), naming it and `what` on failure. */
-export function loadLibrary(path: string, what: string): koffi.LibraryHandle {
+export function loadLibrary(path: string, what: string): LibraryHandle {
   try {
     return koffi.load(path);
   } catch (error) {
@@ -20,11 +23,7 @@ export function loadLibrary(path: string, what: string): koffi.LibraryHandle {
 }
 
 /** Binds `prototype` in `lib`, naming the library when the symbol is missing (wrong version). */
-export function bindFunction(
-  lib: koffi.LibraryHandle,
-  path: string,
-  prototype: string,
-): koffi.KoffiFunction {
+export function bindFunction(lib: LibraryHandle, path: string, prototype: string): NativeFunction {
   try {
     return lib.func(prototype);
   } catch (error) {

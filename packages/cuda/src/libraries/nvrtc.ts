@@ -3,7 +3,6 @@
  * library is preloaded by absolute path (NVRTC dlopens it by soname otherwise and fails with
  * NVRTC_ERROR_BUILTIN_OPERATION_FAILURE), and the runtime headers go in with -I (cuda_bf16.h).
  */
-import koffi from 'koffi';
 import type { CudaDiscovery } from './discovery.js';
 import { bindFunction, CudaLibraryError, loadLibrary } from './load-library.js';
 
@@ -49,7 +48,9 @@ export function loadNvrtc(discovery: CudaDiscovery): Nvrtc {
   const createProgram = bind(
     'int nvrtcCreateProgram(_Out_ void **prog, const char *src, const char *name, int numHeaders, const char **headers, const char **includeNames)',
   );
-  const compileProgram = bind('int nvrtcCompileProgram(void *prog, int numOptions, const char **options)');
+  const compileProgram = bind(
+    'int nvrtcCompileProgram(void *prog, int numOptions, const char **options)',
+  );
   const getLogSize = bind('int nvrtcGetProgramLogSize(void *prog, _Out_ size_t *size)');
   const getLog = bind('int nvrtcGetProgramLog(void *prog, _Out_ uint8_t *log)');
   const getCubinSize = bind('int nvrtcGetCUBINSize(void *prog, _Out_ size_t *size)');
@@ -110,4 +111,3 @@ export function loadNvrtc(discovery: CudaDiscovery): Nvrtc {
   };
   return loaded;
 }
-
