@@ -48,7 +48,7 @@ export function compileKernelFile(
   const cacheDir = options.cacheDir ?? kernelCacheDir();
   const cached = join(
     cacheDir,
-    `${file.replace('.cu', '')}-sm${arch}-${precision}-${hash.digest('hex').slice(0, 16)}.cubin`,
+    `${file.replace('.cu', '')}-sm${arch}-${defines.length ? defines.join('-').toLowerCase().replace('floatx_', '') : 'fp32'}-${hash.digest('hex').slice(0, 16)}.cubin`,
   );
   try {
     return { file, cubin: new Uint8Array(readFileSync(cached)), cached: true };

@@ -49,6 +49,8 @@ export interface CudaDiscoveryOptions {
   sitePackages?: string[];
   /** System folders (default /usr/local/cuda and the usual driver folders). */
   systemDirs?: string[];
+  /** System header folders (default /usr/local/cuda/include and its targets/ twin). */
+  systemIncludeDirs?: string[];
 }
 
 /** System folders searched after the user's: the toolkit, then where drivers put libcuda. */
@@ -61,7 +63,8 @@ export const DEFAULT_SYSTEM_DIRS = [
   '/usr/lib/wsl/lib',
 ];
 
-const SYSTEM_INCLUDE_DIRS = [
+/** Header folders searched after the user's. */
+export const DEFAULT_SYSTEM_INCLUDE_DIRS = [
   '/usr/local/cuda/include',
   '/usr/local/cuda/targets/x86_64-linux/include',
 ];
@@ -118,7 +121,7 @@ export function candidateDirs(options: CudaDiscoveryOptions = {}): {
   }
   for (const dir of (env.LD_LIBRARY_PATH ?? '').split(':')) if (dir) libDirs.push(dir);
   libDirs.push(...(options.systemDirs ?? DEFAULT_SYSTEM_DIRS));
-  includeDirs.push(...SYSTEM_INCLUDE_DIRS);
+  includeDirs.push(...(options.systemIncludeDirs ?? DEFAULT_SYSTEM_INCLUDE_DIRS));
   const python = options.python ?? env.NER_LAUNCH_CUDA_PYTHON;
   const sites = [...(options.sitePackages ?? []), ...(python ? pythonSitePackages(python) : [])];
   for (const site of sites) {
