@@ -5,6 +5,8 @@
 //   (no flag)    also bundles the whole CLI into dist/ner-launch.mjs for machines without
 //                node_modules (see tools/gpu/).
 //   --gpu        also bundles the GPU check (tools/gpu/gpu-check.ts) into .gpu/gpu-check.mjs.
+//   --cuda       also bundles the CUDA engine's GPU check (tools/cuda/gpu-check.ts) into
+//                .cuda/gpu-check.mjs (koffi stays external: tools/cuda/prepare.sh ships it).
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +17,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const onlyGenerated = process.argv.includes('--generated');
 const gpuCheck = process.argv.includes('--gpu');
+const cudaCheck = process.argv.includes('--cuda');
 
 const generatedDir = join(root, 'packages/trainer/generated');
 mkdirSync(generatedDir, { recursive: true });
@@ -59,6 +62,22 @@ if (gpuCheck) {
     target: 'node20',
     outfile: join(root, '.gpu/gpu-check.mjs'),
     external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (cudaCheck) {
+  await build({
+    entryPoints: [join(root, 'tools/cuda/gpu-check.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outfile: join(root, '.cuda/gpu-check.mjs'),
+    external: ['koffi', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },

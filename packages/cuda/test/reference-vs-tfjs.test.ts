@@ -8,7 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { adamwUpdate, initBackend } from '@ner-launch/trainer';
 import { activate, activateGrad, biasGrad } from '../src/reference/activation.js';
 import { adamwReference } from '../src/reference/adamw.js';
-import { attentionBackward, attentionForward } from '../src/reference/attention.js';
+import {
+  attentionBackward,
+  attentionForward,
+  maskedSoftmax,
+  softmaxBackward,
+} from '../src/reference/attention.js';
 import { crossEntropy } from '../src/reference/cross-entropy.js';
 import { layerNormBackward, layerNormForward } from '../src/reference/layer-norm.js';
 import { assertClose, seeded } from './support/close.js';
@@ -173,4 +178,28 @@ test("AdamW's float64 reference matches the trainer's torch-exact float32 AdamW"
   assertClose(ours.param, values, 'param', 1e-7, 1e-6);
   assertClose(ours.expAvg, state.expAvg, 'exp_avg', 1e-9, 1e-6);
   assertClose(ours.expAvgSq, state.expAvgSq, 'exp_avg_sq', 1e-12, 1e-6);
+});
+
+test('the masked softmax and its backward (the softmax kernel pair) match tfjs', () => {
+  const [b, nh, t] = [2, 2, 4];
+  const scores = seeded(b * nh * t * t, 15, 3);
+  const dProbs = seeded(b * nh * t * t, 16);
+  const mask = [1, 1, 0, 0, 1, 1, 1, 1];
+  const additive = tf.reshape(
+    tf.mul(tf.sub(1, tf.tensor1d(mask, 'float32')), -3.4028234663852886e38),
+    [b, 1, 1, t],
+  );
+  const softmax = (x: tf.Tensor) => tf.softmax(tf.add(x, additive));
+  const st = tf.tensor4d(f32(scores), [b, nh, t, t]);
+  const probs = maskedSoftmax(scores, mask, b, nh, t);
+  assertClose(probs, softmax(st).dataSync(), 'probs', 1e-6);
+  const dpt = tf.tensor4d(f32(dProbs), [b, nh, t, t]);
+  assertClose(
+    softmaxBackward(dProbs, probs, b * nh * t, t),
+    tf
+      .grad((x: tf.Tensor) => tf.sum(tf.mul(softmax(x), dpt)))(st)
+      .dataSync(),
+    'dscores',
+    1e-6,
+  );
 });

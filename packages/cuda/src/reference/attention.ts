@@ -104,3 +104,45 @@ export function attentionBackward(
     }
   return { dq, dk, dv };
 }
+
+/** attention_softmax_forward without dropout: softmax of each row of scores [B, nh, T, T] over unmasked keys. */
+export function maskedSoftmax(
+  scores: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  batch: number,
+  heads: number,
+  length: number,
+): Float64Array {
+  const probs = new Float64Array(batch * heads * length * length);
+  for (let row = 0; row < batch * heads * length; row++) {
+    const b = Math.floor(row / (heads * length));
+    let max = -Infinity;
+    for (let j = 0; j < length; j++)
+      if (mask[b * length + j]) max = Math.max(max, scores[row * length + j]!);
+    let sum = 0;
+    for (let j = 0; j < length; j++)
+      if (mask[b * length + j]) sum += Math.exp(scores[row * length + j]! - max);
+    for (let j = 0; j < length; j++)
+      probs[row * length + j] = mask[b * length + j]
+        ? Math.exp(scores[row * length + j]! - max) / sum
+        : 0;
+  }
+  return probs;
+}
+
+/** attention_softmax_backward without dropout: dscores = probs * (dprobs - sum(dprobs * probs)) per row. */
+export function softmaxBackward(
+  dProbs: ArrayLike<number>,
+  probs: ArrayLike<number>,
+  rows: number,
+  length: number,
+): Float64Array {
+  const out = new Float64Array(rows * length);
+  for (let row = 0; row < rows; row++) {
+    let s = 0;
+    for (let j = 0; j < length; j++) s += dProbs[row * length + j]! * probs[row * length + j]!;
+    for (let j = 0; j < length; j++)
+      out[row * length + j] = probs[row * length + j]! * (dProbs[row * length + j]! - s);
+  }
+  return out;
+}
