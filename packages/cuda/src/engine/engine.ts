@@ -22,6 +22,7 @@ import {
   type HostWeights,
 } from './host-weights.js';
 import { ParameterLayout, type GroupRun } from './layout.js';
+import type { DeviceMemory, EngineDevice, KernelLauncher, Matmul } from './device-api.js';
 import { backward, forward } from './model-step.js';
 import {
   adamwUpdate,
@@ -87,17 +88,25 @@ export class CudaBertEngine {
   private seed: number;
   private disposed = false;
 
-  private constructor(
-    private readonly driver: CudaDriver,
-    private readonly device: number,
-    private readonly stream: unknown,
-    private readonly kernels: KernelSet,
-    private readonly blas: CublasLt,
-    readonly dims: CudaBertDims,
-    readonly precision: Precision,
-    options: CudaBertEngineOptions,
-    workspace: DevicePtr,
-  ) {
+  private readonly driver: DeviceMemory;
+  private readonly device: number;
+  private readonly stream: unknown;
+  private readonly kernels: KernelLauncher;
+  private readonly blas: Matmul;
+  readonly dims: CudaBertDims;
+  readonly precision: Precision;
+
+  private constructor(options: CudaBertEngineOptions, on: EngineDevice) {
+    const { driver, dims } = { driver: on.driver, dims: options.dims };
+    this.driver = driver;
+    this.device = on.device;
+    this.stream = on.stream;
+    this.kernels = on.kernels;
+    this.blas = on.blas;
+    this.dims = dims;
+    this.precision = options.precision;
+    const { precision } = options;
+    const workspace = on.workspace;
     this.layout = new ParameterLayout(dims);
     this.runs = this.layout.groupRuns(options.paramGroups);
     this.weightDecays = options.paramGroups.map((group) => group.weightDecay);
@@ -149,17 +158,13 @@ export class CudaBertEngine {
       stream,
       options.precision === 'tf32',
     );
-    return new CudaBertEngine(
-      driver,
-      device,
-      stream,
-      kernels,
-      blas,
-      options.dims,
-      options.precision,
-      options,
-      workspace,
-    );
+    return CudaBertEngine.onDevice(options, { driver, device, stream, kernels, blas, workspace });
+  }
+
+  /** create's second half over given device objects (the CPU tests pass an emulation). */
+  static onDevice(options: CudaBertEngineOptions, on: EngineDevice): CudaBertEngine {
+    checkDims(options.dims);
+    return new CudaBertEngine(options, on);
   }
 
   private refreshHalfWeights(): void {

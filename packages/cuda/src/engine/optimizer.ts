@@ -3,8 +3,8 @@
  * (global_norm.cu), and fused AdamW per contiguous param-group run (adamw.cu), with torch's
  * bias-correction scalars computed on the host in float64.
  */
-import type { CudaDriver, DevicePtr } from '../libraries/driver.js';
-import type { KernelSet } from '../kernels/kernel-set.js';
+import type { DevicePtr } from '../libraries/driver.js';
+import type { DeviceMemory, KernelLauncher } from './device-api.js';
 import type { GroupRun } from './layout.js';
 
 const NORM_BLOCKS = 512;
@@ -12,8 +12,8 @@ const NORM_THREADS = 256;
 
 /** Buffers and launch helpers the optimizer works on. */
 export interface OptimizerBuffers {
-  driver: CudaDriver;
-  kernels: KernelSet;
+  driver: DeviceMemory;
+  kernels: KernelLauncher;
   stream: unknown;
   params: DevicePtr;
   /** floatX copy to refresh (null in fp32). */

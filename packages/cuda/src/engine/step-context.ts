@@ -2,10 +2,10 @@
  * What the layer launchers share during one forward/backward: kernels, cuBLASLt, the flat
  * parameter/gradient buffers with their layout, this batch's activation buffers, dropout state.
  */
-import type { CublasLt, MatrixType } from '../libraries/cublaslt.js';
+import type { MatrixType } from '../libraries/cublaslt.js';
 import type { DevicePtr } from '../libraries/driver.js';
-import type { KernelSet } from '../kernels/kernel-set.js';
 import type { ActivationPlan, LayerBuffer, SharedBuffer } from './activation-plan.js';
+import type { KernelLauncher, Matmul } from './device-api.js';
 import type { CudaBertDims } from './dims.js';
 import type { ParameterLayout } from './layout.js';
 
@@ -20,8 +20,8 @@ export const DROPOUT_SITE = {
 
 /** The shared state of one step. */
 export interface StepContext {
-  kernels: KernelSet;
-  blas: CublasLt;
+  kernels: KernelLauncher;
+  blas: Matmul;
   dims: CudaBertDims;
   layout: ParameterLayout;
   /** Element type of activations and of `paramsX`. */
