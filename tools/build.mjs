@@ -4,6 +4,8 @@
 //                resolver rejects; esbuild resolves them once, at install time.
 //   (no flag)    also bundles the whole CLI into dist/ner-launch.mjs for machines without
 //                node_modules (GPU machines).
+//   --cuda       also bundles the CUDA engine's GPU check (tools/cuda/gpu-check.ts) into
+//                .cuda/gpu-check.mjs (koffi stays external: tools/cuda/prepare.sh ships it).
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const onlyGenerated = process.argv.includes('--generated');
+const cudaCheck = process.argv.includes('--cuda');
 
 const generatedDir = join(root, 'packages/trainer/generated');
 mkdirSync(generatedDir, { recursive: true });
@@ -41,6 +44,22 @@ if (!onlyGenerated) {
     target: 'node20',
     outfile: join(root, 'dist/ner-launch.mjs'),
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (cudaCheck) {
+  await build({
+    entryPoints: [join(root, 'tools/cuda/gpu-check.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outfile: join(root, '.cuda/gpu-check.mjs'),
+    external: ['koffi', 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
