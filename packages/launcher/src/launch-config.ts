@@ -115,6 +115,10 @@ export function resolveLaunchConfig(
   const mixedPrecision = pick('mixedPrecision') as MixedPrecision;
   let backend = pick('backend') as string;
   if (useCpu && backend === 'auto') backend = machine.tensorflowInstalled() ? 'tensorflow' : 'wasm';
+  if (useCpu && backend === 'cuda')
+    throw new Error(
+      `--backend cuda runs on NVIDIA GPUs, but --cpu was asked for (${where('cpu')})`,
+    );
 
   const numMachines = pick('numMachines') as number;
   const machineRank = pick('machineRank') as number;

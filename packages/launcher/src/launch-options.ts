@@ -112,12 +112,12 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     flag: 'backend',
     yamlKey: 'backend',
     type: 'string',
-    choices: ['auto', 'wasm', 'tensorflow', 'cpu'],
+    choices: ['auto', 'wasm', 'tensorflow', 'cpu', 'cuda'],
     default: 'auto',
     warnDefault: true,
     group: LAUNCH_GROUPS.hardware,
     describe:
-      'tfjs backend of the workers: auto = tensorflow when set up (`ner-launch setup tensorflow`), else wasm',
+      'Backend of the workers: wasm, tensorflow or cpu (tfjs), or cuda (the CUDA engine, NVIDIA GPUs); auto = tensorflow when set up (`ner-launch setup tensorflow`), else wasm',
   },
   {
     key: 'numProcesses',

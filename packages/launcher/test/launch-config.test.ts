@@ -101,10 +101,14 @@ describe('resolveLaunchConfig GPU mapping', () => {
 });
 
 describe('resolveLaunchConfig validation', () => {
-  it('refuses --cpu with --multi_gpu', () => {
+  it('refuses --cpu with --multi_gpu, and the cuda engine with --cpu', () => {
     assert.throws(
       () => resolveLaunchConfig({ cpu: true, multiGpu: true }, undefined, train, fourGpus),
       /exclude each other/,
+    );
+    assert.throws(
+      () => resolveLaunchConfig({ cpu: true, backend: 'cuda' }, undefined, train, noGpus),
+      /--backend cuda runs on NVIDIA GPUs, but --cpu was asked for/,
     );
   });
 

@@ -338,6 +338,13 @@ export class CudaBertEngine {
     });
   }
 
+  /** Overwrites the fp32 master weights (and their half copies) from host tensors (resume). */
+  loadWeights(weights: ReadonlyMap<string, HostTensor>): void {
+    this.driver.synchronize(this.stream);
+    this.driver.upload(this.buffers.params, packWeights(this.layout, weights));
+    this.refreshHalfWeights();
+  }
+
   /** Sets every gradient to 0. */
   zeroGradients(): void {
     this.driver.synchronize(this.stream);

@@ -8,10 +8,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Accelerator, fromEnv, log as processLog, type Logger } from '@ner-launch/worker';
+import {
+  Accelerator,
+  fromEnv,
+  log as processLog,
+  type Logger,
+  type MixedPrecision,
+} from '@ner-launch/worker';
 import { initBackendProfile } from '../backend.js';
 import type { TrainingEngine } from '../engine/training-engine.js';
 import { TfjsEngine } from '../engine/tfjs-engine.js';
+import { createCudaEngine, cudaUnavailable } from '../engine/cuda-engine.js';
+import type { BertForTokenClassification } from '../model/token-classification.js';
+import type { AdamWGroup } from '../optim/adamw.js';
+import type { Precision } from '@ner-launch/cuda';
 import {
   classificationReport,
   formatClassificationReport,
@@ -19,7 +29,11 @@ import {
 import { nerScores } from '../metrics/ner-scores.js';
 import { bertConfigToJson } from '../model/config.js';
 import { saveCheckpoint } from '../model/weights/checkpoint-dir.js';
-import { createLossScaler, planMixedPrecision } from '../mixed-precision.js';
+import {
+  createLossScaler,
+  planMixedPrecision,
+  type MixedPrecisionPlan,
+} from '../mixed-precision.js';
 import { BatchPlanner, longestSequence } from '../memory/batch-planner.js';
 import { SentenceEncoder } from '../tokenizer/sentence-encoder.js';
 import type { Sentence } from '../data/sentence.js';
@@ -118,6 +132,41 @@ async function saveBestModel(
   await rm(staging, { recursive: true, force: true });
 }
 
+/** `--mixed_precision` (and `--tf32`) on the cuda engine, which has real half-precision math. */
+function planCudaPrecision(
+  mode: MixedPrecision,
+  tf32: boolean,
+): { plan: MixedPrecisionPlan; precision: Precision } {
+  const plan = planMixedPrecision(mode, 'cpu');
+  const math =
+    mode === 'no'
+      ? `float32 math${tf32 ? ' with TF32 tensor-core matmuls (--tf32)' : ' (TF32 off; --tf32 allows it)'}`
+      : `${mode} math on tensor cores with fp32 master weights and fp32 accumulation`;
+  return {
+    plan: {
+      ...plan,
+      halfMatmul: mode !== 'no',
+      message: `${plan.message.split(';')[0]}; the cuda engine runs ${math}`,
+    },
+    precision: mode === 'no' ? (tf32 ? 'tf32' : 'fp32') : mode,
+  };
+}
+
+/** Hands a host-assembled model to the GPU (the tfjs copy is freed). */
+async function moveToCuda(
+  model: BertForTokenClassification,
+  groups: AdamWGroup[],
+  precision: Precision,
+  seed: number,
+  cudaHome: string | undefined,
+): Promise<TrainingEngine> {
+  const stateDict = model.toStateDict();
+  const trainable = model.trainableNames();
+  const { config } = model;
+  model.dispose();
+  return createCudaEngine(config, stateDict, trainable, groups, { precision, seed, cudaHome });
+}
+
 /** Runs a whole training job on this worker. */
 export async function runTraining(
   options: TrainOptions,
@@ -130,9 +179,19 @@ export async function runTraining(
   if (env.rank === 0) await checkSaveModelPathWritable(options.save_model_path);
   const threads =
     options.num_threads ?? Math.max(1, Math.floor(cpus().length / env.localWorldSize));
-  const profile = await initBackendProfile(options.backend, { threads });
-  const backend = profile.name;
-  const precision = planMixedPrecision(env.mixedPrecision, backend);
+  const cuda = options.backend === 'cuda';
+  if (cuda) {
+    // Before any data is read: a machine without a GPU or the libraries fails in one line.
+    const missing = await cudaUnavailable(options.cuda_home);
+    if (missing) throw new TrainFlagError('backend', missing);
+  }
+  // The cuda engine assembles the model on the host: tfjs's plain-JS backend holds it meanwhile.
+  const profile = await initBackendProfile(options.backend === 'cuda' ? 'cpu' : options.backend, {
+    threads,
+  });
+  const backend = cuda ? 'cuda' : profile.name;
+  const cudaPlan = cuda ? planCudaPrecision(env.mixedPrecision, options.tf32) : undefined;
+  const precision = cudaPlan?.plan ?? planMixedPrecision(env.mixedPrecision, profile.name);
   const accelerator =
     deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
   const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
@@ -165,23 +224,25 @@ export async function runTraining(
     mainLog.info(`Tokenized: ${encoder.describe()}`);
 
     // Before the group trains anything: a batch that cannot fit stops every rank here.
-    const planner = new BatchPlanner({
-      config: model.config,
-      backend,
-      localWorldSize: accelerator.env.localWorldSize,
-      limitBytes:
-        options.memory_limit_mb === undefined ? undefined : options.memory_limit_mb * 2 ** 20,
-      microBatchSize: options.micro_batch_size,
-      recompute: options.recompute,
-    });
-    for (const line of planner.planUpFront([
+    const planner = cuda
+      ? undefined
+      : new BatchPlanner({
+          config: model.config,
+          backend: profile.name,
+          localWorldSize: accelerator.env.localWorldSize,
+          limitBytes:
+            options.memory_limit_mb === undefined ? undefined : options.memory_limit_mb * 2 ** 20,
+          microBatchSize: options.micro_batch_size,
+          recompute: options.recompute,
+        });
+    for (const line of planner?.planUpFront([
       { mode: 'train', batchSize: options.batch_size, longest: longestSequence(train.encoded) },
       {
         mode: 'eval',
         batchSize: options.batch_size,
         longest: Math.max(longestSequence(val.encoded), longestSequence(test.encoded)),
       },
-    ]))
+    ]) ?? [])
       mainLog.info(line);
 
     const plan = planParamGroups(model.parameters.names(), options);
@@ -190,11 +251,15 @@ export async function runTraining(
     const groups = plan.groups
       .map((g) => ({ ...g, params: g.params.filter((name) => trainable.has(name)) }))
       .filter((g) => g.params.length > 0);
-    const engine: TrainingEngine = new TfjsEngine(
-      model,
-      profile,
-      groups.map((g) => ({ name: g.name, params: g.params, lr: g.lr, weightDecay: g.weightDecay })),
-    );
+    const adamwGroups = groups.map((g) => ({
+      name: g.name,
+      params: g.params,
+      lr: g.lr,
+      weightDecay: g.weightDecay,
+    }));
+    const engine: TrainingEngine = cuda
+      ? await moveToCuda(model, adamwGroups, cudaPlan!.precision, options.seed, options.cuda_home)
+      : new TfjsEngine(model, profile, adamwGroups);
     if (plan.frozen.length > 0)
       mainLog.info(
         `Frozen: ${plan.frozen.length} parameters (--freeze_layers ${options.freeze_layers})`,
@@ -282,7 +347,10 @@ export async function runTraining(
     // Test with the best model, as the reference reloads it from save_model_path.
     // TODO(multi-node): ranks on other machines need the best model sent to them.
     const best = await loadSavedModel(saveDir, options.seed);
-    const evaluated = await evaluate(modelEvaluator(best), test, {
+    const bestEngine = cuda
+      ? await moveToCuda(best, [], cudaPlan!.precision, options.seed, options.cuda_home)
+      : undefined;
+    const evaluated = await evaluate(bestEngine ?? modelEvaluator(best), test, {
       accelerator,
       labels: data.labels,
       batchSize: options.batch_size,
@@ -290,6 +358,7 @@ export async function runTraining(
       label: 'Test',
       planner,
     });
+    bestEngine?.dispose();
     best.dispose();
     const scores = nerScores(evaluated.gold, evaluated.pred);
     const testResults: TestResults = { loss: evaluated.loss, ...scores };

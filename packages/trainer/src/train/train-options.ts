@@ -11,8 +11,8 @@ import { parse as parseYaml } from 'yaml';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
 export type SchedulerKind = 'linear' | 'exponential' | 'none';
-/** tfjs backends (`--backend`); `auto` picks tensorflow when set up, else wasm. */
-export type TrainBackend = 'auto' | 'wasm' | 'tensorflow' | 'cpu';
+/** `--backend`: a tfjs backend or the cuda engine; `auto` picks tensorflow when set up, else wasm. */
+export type TrainBackend = 'auto' | 'wasm' | 'tensorflow' | 'cpu' | 'cuda';
 
 /** Every train setting, resolved and validated. Property names are the flag names. */
 export interface TrainOptions {
@@ -74,6 +74,10 @@ export interface TrainOptions {
   labels?: string[];
   /** tfjs backend. Default auto (or the launcher's NER_BACKEND). */
   backend: TrainBackend;
+  /** cuda engine: where CUDA's libraries are; undefined = CUDA_HOME, LD_LIBRARY_PATH, the system, Python wheels. */
+  cuda_home?: string;
+  /** cuda engine: let float32 matmuls use TF32 tensor cores (torch's allow_tf32). Default false. */
+  tf32: boolean;
   /** Threads of each worker's math library (tensorflow); undefined = CPU cores / local processes. */
   num_threads?: number;
   /** Tensor memory per process the memory plan may use, in MiB; undefined = the backend's limit. */
@@ -315,8 +319,22 @@ export const TRAIN_FLAGS = {
   backend: {
     kind: 'string',
     default: 'auto',
-    choices: ['auto', 'wasm', 'tensorflow', 'cpu'],
-    describe: "tfjs backend (default: the launcher's --backend, else auto)",
+    choices: ['auto', 'wasm', 'tensorflow', 'cpu', 'cuda'],
+    describe:
+      "Backend (default: the launcher's --backend, else auto): wasm, tensorflow, cpu (tfjs) or cuda (the CUDA engine, NVIDIA GPUs)",
+    group: GROUP_MODEL,
+  },
+  cuda_home: {
+    kind: 'string',
+    describe:
+      "cuda engine: CUDA's folder (default: CUDA_HOME/CUDA_PATH, LD_LIBRARY_PATH, /usr/local/cuda, then the nvidia-* wheels of NER_LAUNCH_CUDA_PYTHON)",
+    group: GROUP_MODEL,
+  },
+  tf32: {
+    kind: 'boolean',
+    default: false,
+    describe:
+      "cuda engine: float32 matmuls on TF32 tensor cores (torch's allow_tf32; off by default, as torch)",
     group: GROUP_MODEL,
   },
   num_threads: {
