@@ -86,9 +86,12 @@ export async function finishGradients(
   reduce: (g: Map<string, Float32Array>) => Promise<Map<string, Float32Array>>,
   worldSize: number,
   step?: number,
+  /** The engine multiplied the loss by the scale before its (half-precision) backward pass. */
+  scaledInBackward = false,
 ): Promise<GradientStepDecision> {
   const scale = scaler.scale;
-  if (scale !== 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= scale;
+  if (scale !== 1 && !scaledInBackward)
+    for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= scale;
   if (plan.gradientWire !== 'fp32' && worldSize === 1)
     for (const g of grads.values()) roundToHalf(g, plan.gradientWire);
   const reduced = await reduce(grads);

@@ -68,12 +68,13 @@ export async function createCudaEngine(
     discovery: availability.discovery,
   });
   const shapes = new Map([...stateDict].map(([name, t]) => [name, [...t.shape]]));
-  return new CudaEngine(engine, config, shapes, trainable, groups.length);
+  return new CudaEngine(engine, config, shapes, trainable, groups.length, options.precision);
 }
 
 /** CudaBertEngine as a TrainingEngine. */
 export class CudaEngine implements TrainingEngine {
   readonly backend = 'cuda';
+  readonly scalesLossInBackward: boolean;
 
   constructor(
     private readonly cuda: CudaBertEngine,
@@ -81,7 +82,10 @@ export class CudaEngine implements TrainingEngine {
     private readonly shapes: ReadonlyMap<string, number[]>,
     private readonly trainable: readonly string[],
     private readonly groupCount: number,
-  ) {}
+    precision: Precision,
+  ) {
+    this.scalesLossInBackward = precision === 'fp16';
+  }
 
   parameterNames(): string[] {
     return [...this.shapes.keys()];

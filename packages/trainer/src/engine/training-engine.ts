@@ -46,6 +46,11 @@ export interface TrainingEngine {
   /** Where the maths runs, for logs and reports (e.g. `wasm`, `tensorflow`). */
   readonly backend: string;
   readonly config: BertConfig;
+  /**
+   * True where the math itself is fp16, so fp16 loss scaling must multiply the loss before the
+   * backward pass (`accumulate`'s lossScale); float32 engines have the gradients scaled after it.
+   */
+  readonly scalesLossInBackward?: boolean;
   /** Every parameter's HF name, in state-dict order. */
   parameterNames(): string[];
   parameterShape(name: string): number[];

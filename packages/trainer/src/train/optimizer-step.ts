@@ -51,6 +51,7 @@ export async function optimizerStep(
         async (g) => (reduced = await accelerator.reduceGradients(g, { rowSparse })),
         accelerator.worldSize,
         options.step,
+        engine.scalesLossInBackward,
       );
       skip = decision.skip;
       return reduced;

@@ -199,6 +199,7 @@ export async function trainLoop(ctx: LoopContext): Promise<LoopResult> {
         () =>
           engine.accumulate(host, {
             lossNormalizer: normalizer,
+            lossScale: engine.scalesLossInBackward ? ctx.mixedPrecision?.scaler.scale : undefined,
             withPredictions: true,
             execution: plan && { microBatchSize: plan.microBatchSize, recompute: plan.recompute },
           }),
