@@ -4,7 +4,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findTensorflowInstall } from '@ner-launch/trainer/tensorflow-install';
+import {
+  findTensorflowInstall,
+  tensorflowInstallKey,
+} from '@ner-launch/trainer/tensorflow-install';
 import { NER_LAUNCH_BIN } from '../../../test/support/cli.js';
 import { referencePython } from '../../../test/support/python.js';
 import { skipWithoutTensorflow } from '../../../test/support/tensorflow.js';
@@ -98,6 +101,18 @@ describe('ner-launch setup tensorflow', () => {
     assert.equal(noHeaders.status, 1);
     oneLineError(noHeaders.stderr, /Node\.js headers not found .*node_api\.h/);
     assert.deepEqual(readdirSync(cache), []);
+  });
+
+  it('refuses to build over a directory that is not a finished install', () => {
+    const fake = join(scratch, 'tensorflow_cpu-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl');
+    writeFileSync(fake, 'x');
+    const cache = emptyCache('foreign-dir');
+    const foreign = join(cache, 'tensorflow', tensorflowInstallKey('2.21.0', 'cpu'));
+    mkdirSync(join(foreign, 'node_modules'), { recursive: true });
+    const r = setup(['--wheel', fake], { NER_LAUNCH_CACHE: cache });
+    assert.equal(r.status, 1);
+    oneLineError(r.stderr, /exists but is not a finished install \(no manifest\.json\); remove it/);
+    assert.deepEqual(readdirSync(foreign), ['node_modules']);
   });
 
   it('refuses --gpu with a tensorflow-cpu wheel', () => {

@@ -5,6 +5,8 @@
  * end, so an interrupted or failed run leaves no half-built install behind.
  */
 import {
+  chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -125,6 +127,11 @@ export async function setupTensorflow(
   const finalDir = join(root, tensorflowInstallKey(source.version, build));
   const existing = readTensorflowInstall(finalDir);
   if (existing) return { status: 'already-set-up', dir: finalDir, manifest: existing.manifest };
+  // Setup renames a finished directory into place, so one without a manifest is not ours.
+  if (existsSync(finalDir))
+    throw new SetupError(
+      `${finalDir} exists but is not a finished install (no manifest.json); remove it and run the setup again`,
+    );
 
   // Everything that can be checked before downloading, so a missing tool fails in seconds.
   await checkCompiler(env);
@@ -180,6 +187,8 @@ export async function setupTensorflow(
       createdAt: new Date().toISOString(),
     };
     writeFileSync(join(temp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    // mkdtemp made it private; the install is read by every checkout (and user) sharing the cache.
+    chmodSync(temp, 0o755);
     try {
       renameSync(temp, finalDir);
     } catch (error) {
