@@ -12,6 +12,8 @@ cd "$(dirname "$0")/../.."
 REPO=$(pwd)
 C=$REPO/.cuda
 OUT=${OUT:-$REPO/cuda-out}
+# The reference model, its gradients (~0.5 GB each) and the ranks' gradients stay out of $OUT.
+PARITY=${PARITY:-/tmp/ner-cuda-parity}
 SHAPES=${SHAPES:-16x128,16x512}
 STEPS=${STEPS:-10}
 PYTHON=${PYTHON:-/opt/torch/.venv/bin/python}
@@ -36,8 +38,12 @@ PY
 export NER_LAUNCH_CUDA_PYTHON=$PYTHON NER_LAUNCH_CUDA_KERNELS=$C/kernels NER_LAUNCH_CUDA_CACHE=/tmp/ner-cuda-cache
 export CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-0}
 
+# Every step's timeout is cut to what is left of BUDGET seconds, so the whole check stays < 8 min.
+BUDGET=${BUDGET:-450}
+left() { local l=$((BUDGET - SECONDS)); [ "$l" -lt "$1" ] && echo $((l > 5 ? l : 5)) || echo "$1"; }
 node_step() { # name timeout args...
-  local name=$1 limit=$2
+  local name=$1 limit
+  limit=$(left "$2")
   shift 2
   say "$name: $*"
   timeout "$limit" "$NODE" "$C/gpu-check.mjs" "$@" 2>"$OUT/$name.log"
@@ -46,22 +52,23 @@ node_step() { # name timeout args...
   say "$name: exit $rc"
 }
 
-node_step env 60 --env "$OUT/env.json"
-say "torch reference: $PYTHON tools/cuda/torch_reference.py --out $OUT/parity"
-(cd tools/cuda && timeout 120 "$PYTHON" torch_reference.py --out "$OUT/parity" --batch 4 --seq 128) >"$OUT/torch-reference.log" 2>&1
+node_step env 30 --env "$OUT/env.json"
+say "torch reference: $PYTHON tools/cuda/torch_reference.py --out $PARITY"
+(cd tools/cuda && timeout "$(left 120)" "$PYTHON" torch_reference.py --out "$PARITY" --batch 4 --seq 128) >"$OUT/torch-reference.log" 2>&1
 say "torch reference: exit $?"
-node_step kernels 120 --kernels "$OUT/kernels.json"
-for precision in fp32 tf32 bf16; do
-  node_step "parity-$precision" 90 --parity "$OUT/parity" --precision "$precision" --out "$OUT/parity-$precision.json"
-done
-node_step ddp 90 --ddp "$OUT/parity" --out "$OUT/ddp.json"
-node_step throughput 150 --throughput "$SHAPES" --precisions fp32,bf16 --steps "$STEPS" --out "$OUT/throughput.json"
 say "torch: $PYTHON tools/gpu/torch_bench.py --shapes $SHAPES --modes fp32,bf16 --steps $STEPS"
-timeout 120 "$PYTHON" tools/gpu/torch_bench.py --shapes "$SHAPES" --modes fp32,bf16 --steps "$STEPS" >"$OUT/torch.json" 2>"$OUT/torch.log"
+timeout "$(left 100)" "$PYTHON" tools/gpu/torch_bench.py --shapes "$SHAPES" --modes fp32,bf16 --steps "$STEPS" >"$OUT/torch.json" 2>"$OUT/torch.log"
 say "torch: exit $?"
+node_step kernels 90 --kernels "$OUT/kernels.json"
+for precision in fp32 tf32 bf16; do
+  node_step "parity-$precision" 60 --parity "$PARITY" --precision "$precision" --out "$OUT/parity-$precision.json"
+done
+node_step ddp 60 --ddp "$PARITY" --out "$OUT/ddp.json"
+node_step throughput 120 --throughput "$SHAPES" --precisions fp32,bf16 --steps "$STEPS" --out "$OUT/throughput.json"
 "$NODE" "$C/gpu-check.mjs" --summary "$OUT"
-rm -rf "$OUT/parity"/*.safetensors "$OUT"/ddp-rank*.f32
+cp "$PARITY/meta.json" "$OUT/parity-meta.json" 2>/dev/null
 
-card=$(head -2 "$OUT/nvidia-smi.csv" | tail -1 | cut -d, -f2 | tr -cs 'A-Za-z0-9' '-' | sed 's/^-//;s/-$//')
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -cs 'A-Za-z0-9' '-' | sed 's/^-//;s/-$//')
+# On a lent machine $OUT is what comes back: copy it to bench/results/cuda-<card>-<time>/ there.
 dest=$REPO/bench/results/cuda-${card:-unknown}-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$dest" && cp -r "$OUT"/. "$dest"/ && say "results copied to $dest"

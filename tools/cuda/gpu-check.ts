@@ -9,7 +9,7 @@
  *   --summary DIR                       summary.md from the JSON files and torch.json in DIR
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cudaAvailability } from '../../packages/cuda/src/libraries/availability.js';
 import type { Precision } from '../../packages/cuda/src/kernels/precision.js';
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     say(JSON.stringify(result));
     write(values.out!, result);
   } else if (values.ddp) {
-    const result = await ddpCheck(values.ddp, process.argv[1]!, dirname(values.out!));
+    const result = await ddpCheck(values.ddp, process.argv[1]!, values.ddp);
     say(JSON.stringify(result));
     write(values.out!, result);
   } else if (values.throughput) {

@@ -13,6 +13,12 @@ import {
 import { dropoutKeep } from '../../packages/cuda/src/reference/philox.js';
 import type { CheckDevice } from './device.js';
 
+/** What the checks use of a device session (a CheckDevice on a GPU). */
+export type KernelCheckDevice = Pick<
+  CheckDevice,
+  'kernels' | 'driver' | 'upload' | 'zeros' | 'floats' | 'ints'
+>;
+
 /** One kernel's verdict. */
 export interface KernelCheck {
   kernel: string;
@@ -39,7 +45,7 @@ function random(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /** Runs every kernel check; a check that throws is reported as failed with its message. */
-export function runKernelChecks(dev: CheckDevice): KernelCheck[] {
+export function runKernelChecks(dev: KernelCheckDevice): KernelCheck[] {
   const checks: KernelCheck[] = [];
   const check = (
     kernel: string,

@@ -389,6 +389,14 @@ const KERNELS: Partial<Record<KernelName, Kernel>> = {
       h[params! + i] = p - stepSize! * (h[m! + i]! / (Math.sqrt(h[v! + i]!) / c2! + eps!));
     }
   },
+  dropout_mask(mem, a) {
+    const out = mem.slot(a[0]!);
+    for (let i = 0; i < n(a[1]!); i++)
+      mem.heap[out + i] = keep(n(a[2]!), a[3]!, a[4]!, a[5]!, i) ? 1 : 0;
+  },
+  cast_to_floatx(mem, a) {
+    mem.heap.copyWithin(mem.slot(a[0]!), mem.slot(a[1]!), mem.slot(a[1]!) + n(a[2]!));
+  },
   cast_to_float(mem, a) {
     mem.heap.copyWithin(mem.slot(a[0]!), mem.slot(a[1]!), mem.slot(a[1]!) + n(a[2]!));
   },
@@ -425,4 +433,33 @@ export function emulatedDevice(): {
     workspace: memory.alloc(256),
   };
   return { device, memory, launches };
+}
+
+/** The kernel checks' device session (tools/cuda/kernel-checks.ts) over an emulated device. */
+export function emulatedCheckDevice() {
+  const { device, memory } = emulatedDevice();
+  return {
+    kernels: device.kernels as never,
+    driver: memory as never,
+    upload(values: Float32Array | Int32Array): DevicePtr {
+      const ptr = memory.alloc(values.byteLength);
+      memory.upload(ptr, values);
+      return ptr;
+    },
+    zeros(count: number): DevicePtr {
+      const ptr = memory.alloc(count * 4);
+      memory.fill32(ptr, 0, count);
+      return ptr;
+    },
+    floats(ptr: DevicePtr, count: number): Float32Array {
+      const out = new Float32Array(count);
+      memory.download(out, ptr);
+      return out;
+    },
+    ints(ptr: DevicePtr, count: number): Int32Array {
+      const out = new Int32Array(count);
+      memory.download(out, ptr);
+      return out;
+    },
+  };
 }
