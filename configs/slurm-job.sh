@@ -6,7 +6,8 @@
 #   NER_LAUNCH_HOME      the ner-launch checkout with node_modules (default: the submit folder)
 #   NER_NODE             the node binary (default: `node` on PATH)
 #   MAIN_PROCESS_IP      address of the first node as the others reach it (default: its NodeAddr)
-#   MAIN_PROCESS_PORT    rendezvous port (default: 20000 + job id % 10000, below the ephemeral range)
+#   MAIN_PROCESS_PORT    rendezvous port (default: 20000 + job id % 10000, below the ephemeral
+#                        range; on one node a free port)
 #   NER_SLURM_DIR        where worker logs go, one folder per job (default: runs/slurm)
 #   NER_MAX_RESTARTS     worker-group restarts per launcher (default: 1)
 #   NER_LAUNCH_ARGS      extra launch flags, e.g. "--mixed_precision bf16"
@@ -66,13 +67,15 @@ ner_slurm_run() {
   else
     main_ip=$(ner_slurm_node_ip "$main_host") || exit 1
   fi
-  local port=${MAIN_PROCESS_PORT:-$((20000 + SLURM_JOB_ID % 10000))}
+  # One node: any free port (two jobs sharing the node never collide). Several: every node must
+  # know it beforehand, so it comes from the job id, below Linux's ephemeral range.
+  local port=${MAIN_PROCESS_PORT:-$((nodes == 1 ? 0 : 20000 + SLURM_JOB_ID % 10000))}
   local out_dir=${NER_SLURM_DIR:-runs/slurm}/$SLURM_JOB_ID
   local extra=()
   read -r -a extra <<<"${NER_LAUNCH_ARGS:-}"
   export NER_RUN_TOKEN=${NER_RUN_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}
 
-  echo "ner-launch slurm job $SLURM_JOB_ID: $nodes node(s) x $per_node process(es), rendezvous at $main_host $main_ip:$port, logs in $out_dir/logs"
+  echo "ner-launch slurm job $SLURM_JOB_ID: $nodes node(s) x $per_node process(es), rendezvous at $main_host $main_ip:${port/#0/(a free port)}, logs in $out_dir/logs"
   # --export=ALL: the step gets this script's environment even under `sbatch --export=NONE`
   # (PATH, NER_RUN_TOKEN). --cpus-per-task: since SLURM 22.05 srun does not inherit it.
   # The step execs node itself, never npx: npm renames its process to "npm exec ...", a

@@ -212,5 +212,6 @@ describe('configs/slurm-cpu.sbatch', () => {
     assert.equal(run.status, 0, run.stderr);
     assert.equal(flag(run.launchers[0], '--main_process_ip'), '127.0.0.1');
     assert.equal(flag(run.launchers[0], '--num_processes'), '4');
+    assert.equal(flag(run.launchers[0], '--main_process_port'), '0', 'any free port');
   });
 });

@@ -102,6 +102,12 @@ export class SlurmCluster {
   readonly outDir: string;
   private readonly daemons: ChildProcess[] = [];
   private readonly killOnExit = (): void => this.killAll();
+  // Interrupted (a test-runner timeout, Ctrl-C): slurmstepd and the jobs would outlive the
+  // daemons' parent-death signal, so kill everything before going.
+  private readonly killOnSignal = (signal: NodeJS.Signals): void => {
+    this.killAll();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
 
   private constructor(
     readonly dir: string,
@@ -122,6 +128,8 @@ export class SlurmCluster {
     chmodSync(dir, 0o700);
     const cluster = new SlurmCluster(dir, join(dir, 'slurm.conf'));
     process.once('exit', cluster.killOnExit);
+    process.once('SIGINT', cluster.killOnSignal);
+    process.once('SIGTERM', cluster.killOnSignal);
     try {
       cluster.writeFiles();
       await cluster.startDaemons();
@@ -389,6 +397,8 @@ export class SlurmCluster {
   /** Kills everything the cluster started and removes its folder (kept with NER_SLURM_KEEP=1). */
   async stop(): Promise<void> {
     process.off('exit', this.killOnExit);
+    process.off('SIGINT', this.killOnSignal);
+    process.off('SIGTERM', this.killOnSignal);
     const deadline = Date.now() + 15_000;
     do {
       this.killAll();

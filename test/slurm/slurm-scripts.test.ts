@@ -118,6 +118,22 @@ describe('SLURM batch scripts under a real SLURM', { skip: skipWithoutSlurm() },
     await assertNodesIdle();
   });
 
+  it('runs the CPU script on a single node, one worker per CPU of the task', async () => {
+    const { jobId, model } = submitQuickstart(CPU_SCRIPT, 'one-node', {
+      sbatchArgs: ['--nodes=1', '--cpus-per-task=2'],
+      trainArgs: ['--epochs', '1'],
+    });
+    const info = await cluster.waitJob(jobId, JOB_TIMEOUT_MS);
+    assertCompleted(jobId, info);
+    assert.match(
+      cluster.output(jobId),
+      /1 node\(s\) x 2 process\(es\), rendezvous at ner\d 127\.0\.0\.1:\(a free port\)/,
+    );
+    assert.match(cluster.output(jobId), /starting 2 worker\(s\) \(ranks 0\.\.1 of 2\)/);
+    assert.ok(existsSync(join(model, 'metrics.json')));
+    await assertNodesIdle();
+  });
+
   it('scancel mid-training ends every process of the job on both nodes and leaves them idle', async () => {
     const { jobId, model } = submitQuickstart(CPU_SCRIPT, 'cancelled', {
       trainArgs: ['--epochs', '100'],
