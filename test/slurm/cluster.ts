@@ -101,11 +101,11 @@ export class SlurmCluster {
   /** Where jobs write their output files (<job id>.out) and their models. */
   readonly outDir: string;
   private readonly daemons: ChildProcess[] = [];
-  private readonly killOnExit = (): void => this.killAll();
+  private readonly killOnExit = (): void => this.discard();
   // Interrupted (a test-runner timeout, Ctrl-C): slurmstepd and the jobs would outlive the
   // daemons' parent-death signal, so kill everything before going.
   private readonly killOnSignal = (signal: NodeJS.Signals): void => {
-    this.killAll();
+    this.discard();
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   };
 
@@ -392,6 +392,12 @@ export class SlurmCluster {
       } catch {
         // already gone
       }
+  }
+
+  /** Last resort on exit or interruption: SIGKILL everything, remove the folder. */
+  private discard(): void {
+    this.killAll();
+    if (process.env.NER_SLURM_KEEP !== '1') rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Kills everything the cluster started and removes its folder (kept with NER_SLURM_KEEP=1). */
