@@ -5,7 +5,7 @@
 // reason for each refusal.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -84,6 +84,7 @@ function runScript(
   const srunOptions = existsSync(join(bin, 'srun-options.txt'))
     ? readFileSync(join(bin, 'srun-options.txt'), 'utf8').trim()
     : '';
+  rmSync(bin, { recursive: true, force: true });
   return {
     status: result.status,
     stdout: result.stdout,
