@@ -33,6 +33,8 @@ export interface LaunchConfig {
   gpuIds?: number[];
   sameNetwork: boolean;
   rdzvTimeoutS: number;
+  /** Rendezvous timeout of restarted attempts when there are several machines. */
+  restartRdzvTimeoutS: number;
   collectiveTimeoutS: number;
   maxRestarts: number;
   monitorIntervalS: number;
@@ -196,6 +198,7 @@ export function resolveLaunchConfig(
     mainProcessPort,
     sameNetwork: pick('sameNetwork') as boolean,
     rdzvTimeoutS: pick('rdzvTimeout') as number,
+    restartRdzvTimeoutS: pick('restartRdzvTimeout') as number,
     collectiveTimeoutS: pick('collectiveTimeout') as number,
     maxRestarts: pick('maxRestarts') as number,
     monitorIntervalS: pick('monitorInterval') as number,

@@ -31,6 +31,7 @@ export interface LaunchFlags {
   localAddr?: string;
   sameNetwork?: boolean;
   rdzvTimeout?: number;
+  restartRdzvTimeout?: number;
   collectiveTimeout?: number;
   maxRestarts?: number;
   monitorInterval?: number;
@@ -214,6 +215,18 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     group: LAUNCH_GROUPS.distributed,
     describe:
       'Seconds to wait for every worker to join the rendezvous before failing, naming the missing ranks',
+  },
+  {
+    key: 'restartRdzvTimeout',
+    flag: 'restart_rdzv_timeout',
+    yamlKey: 'restart_rdzv_timeout',
+    type: 'number',
+    min: 0,
+    exclusiveMin: true,
+    default: 120,
+    group: LAUNCH_GROUPS.distributed,
+    describe:
+      'With several machines, the rendezvous timeout of a restarted group (at most --rdzv_timeout): a restart that cannot reach every machine fails after it, naming the missing ranks, instead of waiting the full --rdzv_timeout',
   },
   {
     key: 'collectiveTimeout',

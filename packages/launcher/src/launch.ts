@@ -115,6 +115,19 @@ function baseEnv(config: LaunchConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEn
   return base;
 }
 
+/**
+ * The rendezvous timeout of one attempt. A restart across machines needs every other launcher
+ * to restart too; one that is gone never will, so a restart waits --restart_rdzv_timeout
+ * rather than the full --rdzv_timeout before failing with the missing ranks.
+ */
+export function attemptRdzvTimeoutS(
+  config: Pick<LaunchConfig, 'numMachines' | 'rdzvTimeoutS' | 'restartRdzvTimeoutS'>,
+  restartCount: number,
+): number {
+  if (restartCount === 0 || config.numMachines === 1) return config.rdzvTimeoutS;
+  return Math.min(config.rdzvTimeoutS, config.restartRdzvTimeoutS);
+}
+
 /** Runs the launch; never throws for worker failures (see exitCode), only for bad set-up. */
 export async function launch(config: LaunchConfig, io: LaunchIo): Promise<LaunchResult> {
   const env = io.env ?? process.env;
@@ -144,6 +157,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
   if (io.forwardSignals) for (const s of FORWARDED_SIGNALS) process.on(s, onSignal);
   try {
     for (let restartCount = 0; ; restartCount++) {
+      const rdzvTimeoutS = attemptRdzvTimeoutS(config, restartCount);
       const specs: WorkerProcessSpec[] = [];
       for (let localRank = 0; localRank < perMachine; localRank++) {
         const workerEnv = envForRank(
@@ -151,6 +165,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
             ...config,
             mainProcessPort: port,
             localAddr,
+            rdzvTimeoutS,
             restartCount,
             runToken,
           },
@@ -168,7 +183,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
       }
       if (!config.quiet)
         io.log?.info(
-          `starting ${perMachine} worker(s) (ranks ${specs[0].rank}..${specs[specs.length - 1].rank} of ${config.numProcesses}), rendezvous at ${config.mainProcessIp}:${port}${restartCount ? `, restart ${restartCount} of ${config.maxRestarts}` : ''}`,
+          `starting ${perMachine} worker(s) (ranks ${specs[0].rank}..${specs[specs.length - 1].rank} of ${config.numProcesses}), rendezvous at ${config.mainProcessIp}:${port}${restartCount ? `, restart ${restartCount} of ${config.maxRestarts} (every machine's workers must rejoin within ${rdzvTimeoutS} s)` : ''}`,
         );
       group = new WorkerGroup(specs, {
         monitorIntervalMs: config.monitorIntervalS * 1000,
