@@ -89,6 +89,7 @@ export class DataPlane implements RingLink {
   private readonly servers: Server[] = [];
   private endpointValue: DataEndpoint | undefined;
   private socketPath = '';
+  private transportValue = 'not connected';
   /** Our accepted connection from the right neighbour: we write frames to it. */
   private outgoing: Socket | undefined;
   private readonly outgoingOpen = deferred<void>();
@@ -145,29 +146,23 @@ export class DataPlane implements RingLink {
     return plane;
   }
 
+  /** How frames from the left neighbour travel: 'unix socket' or 'tcp'. */
+  get transport(): string {
+    return this.transportValue;
+  }
+
   /** Where the right neighbour dials this rank. */
   get endpoint(): DataEndpoint {
     return this.endpointValue!;
   }
 
   private async startServers(): Promise<void> {
-    const name = `ner-launch-${process.pid}-${randomBytes(8).toString('hex')}.sock`;
-    this.socketPath = process.platform === 'linux' ? `\0${name}` : join(tmpdir(), name);
-    const tcp = createServer((s) => this.accept(s));
-    const unix = createServer((s) => this.accept(s));
-    this.servers.push(tcp, unix);
-    const listen = (server: Server, ...args: unknown[]): Promise<void> =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        (server.listen as (...a: unknown[]) => void)(...args, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    await listen(tcp, 0, this.options.host);
-    await listen(unix, this.socketPath);
-    const { port } = tcp.address() as { port: number };
-    this.endpointValue = { host: this.options.host, port, socket: this.socketPath };
+    const { servers, endpoint, socketPath } = await listenEndpoint(this.options.host, (s) =>
+      this.accept(s),
+    );
+    this.servers.push(...servers);
+    this.socketPath = socketPath;
+    this.endpointValue = endpoint;
   }
 
   /** The right neighbour dialled in: it gets our frames once it proved the token. */
@@ -232,25 +227,8 @@ export class DataPlane implements RingLink {
         return true;
       },
     };
-    const dial = (how: { path: string } | { host: string; port: number }): Promise<Socket> =>
-      new Promise((resolve, reject) => {
-        const socket = connect({ ...how, onread });
-        socket.once('connect', () => {
-          socket.off('error', reject);
-          resolve(socket);
-        });
-        socket.once('error', reject);
-      });
-    let socket: Socket;
-    let transport = 'unix socket';
-    try {
-      socket = await dial({ path: endpoint.socket });
-    } catch {
-      // Not on the same machine (or network namespace): TCP to the advertised address.
-      transport = `tcp ${endpoint.host}:${endpoint.port}`;
-      socket = await dial({ host: endpoint.host, port: endpoint.port });
-    }
-    socket.setNoDelay(true);
+    const { socket, transport } = await dialEndpoint(endpoint, onread);
+    this.transportValue = transport;
     this.incoming = socket;
     const left = this.left;
     socket.on('error', (error) => this.incomingLost(`broke: ${error.message}`));
@@ -453,4 +431,66 @@ export class DataPlane implements RingLink {
     if (process.platform !== 'linux' && this.socketPath)
       void unlink(this.socketPath).catch(() => undefined);
   }
+}
+
+/** Reads straight into caller-chosen memory (net.Socket's `onread`). */
+export interface DirectRead {
+  buffer: () => Uint8Array;
+  callback: (bytes: number) => boolean;
+}
+
+/** Listens on a fresh Unix socket and on TCP `host`:0; `accept` gets every connection. */
+export async function listenEndpoint(
+  host: string,
+  accept: (socket: Socket) => void,
+): Promise<{ servers: Server[]; endpoint: DataEndpoint; socketPath: string }> {
+  const name = `ner-launch-${process.pid}-${randomBytes(8).toString('hex')}.sock`;
+  const socketPath = process.platform === 'linux' ? `\0${name}` : join(tmpdir(), name);
+  const tcp = createServer(accept);
+  const unix = createServer(accept);
+  const listen = (server: Server, ...args: unknown[]): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject);
+      (server.listen as (...a: unknown[]) => void)(...args, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  try {
+    await listen(tcp, 0, host);
+    await listen(unix, socketPath);
+  } catch (error) {
+    tcp.close();
+    unix.close();
+    throw error;
+  }
+  const { port } = tcp.address() as { port: number };
+  return { servers: [tcp, unix], endpoint: { host, port, socket: socketPath }, socketPath };
+}
+
+/** Connects to `endpoint`: its Unix socket when it is on this machine, else TCP. */
+export async function dialEndpoint(
+  endpoint: DataEndpoint,
+  onread: DirectRead,
+): Promise<{ socket: Socket; transport: string }> {
+  const dial = (how: { path: string } | { host: string; port: number }): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = connect({ ...how, onread });
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
+  let socket: Socket;
+  let transport = 'unix socket';
+  try {
+    socket = await dial({ path: endpoint.socket });
+  } catch {
+    // Not on the same machine (or network namespace): TCP to the advertised address.
+    transport = 'tcp';
+    socket = await dial({ host: endpoint.host, port: endpoint.port });
+  }
+  socket.setNoDelay(true);
+  return { socket, transport };
 }

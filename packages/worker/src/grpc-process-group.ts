@@ -174,6 +174,16 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     return this.options.worldSize;
   }
 
+  /** How the bulk collectives reach this rank from its left neighbour: 'unix socket' or 'tcp'. */
+  get dataTransport(): string {
+    return this.dataPlane?.transport ?? 'not connected';
+  }
+
+  /** The address this rank's data plane listens on for TCP. */
+  get dataHost(): string {
+    return this.dataPlane?.endpoint.host ?? this.options.localAddr;
+  }
+
   private grpcOptions(): grpc.ChannelOptions {
     return channelOptions(
       this.maxPayloadBytes + HEADER_ALLOWANCE,

@@ -45,6 +45,14 @@ export {
 export { allReduceRowSparse } from './row-sparse-reduce.js';
 export { runSelfTest, SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from './self-test.js';
 export {
+  formatBenchmarkTable,
+  parseBenchmarkOptions,
+  runAllReduceBenchmark,
+  type BenchmarkOptions,
+  type BenchmarkReport,
+  type BenchmarkRow,
+} from './allreduce-benchmark.js';
+export {
   decodeHalf,
   encodeHalf,
   float32ToBf16Bits,
