@@ -37,6 +37,7 @@ export {
 export { GrpcProcessGroup, type GrpcProcessGroupOptions } from './grpc-process-group.js';
 export { SingleProcessGroup } from './single-process-group.js';
 export {
+  BucketedReduction,
   GradientBucketer,
   planBuckets,
   DEFAULT_BUCKET_BYTES,
