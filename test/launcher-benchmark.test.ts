@@ -61,7 +61,7 @@ test('the table names its columns and rows; a bad dtype is a one-line usage erro
   assert.match(table.stdout, /size MB\s+dtype\s+elements\s+time ms\s+algbw GB\/s\s+busbw GB\/s/);
   assert.match(table.stdout, /\n\s+0\.5\s+fp32\s+131072\s/);
   const bad = cli(['test', ...LAUNCH, '--benchmark', '--dtype', 'fp8']);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.equal(
     bad.stderr.trim(),
     "ner-launch: error: --dtype: 'fp8' is not one of fp32, fp16, bf16",

@@ -626,8 +626,10 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     }
     this.closed = true;
     this.coordinator?.dispose();
-    this.dataPlane?.destroy();
+    // Abort notices first: a peer that sees the data link drop before it heard why would
+    // blame this rank instead of the one that was lost.
     await Promise.all(this.notices);
+    this.dataPlane?.destroy();
     if (this.failure) {
       // Nothing graceful left to do: drop the links so the peers notice at once.
       this.incoming?.cancel();

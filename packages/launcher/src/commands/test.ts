@@ -26,7 +26,14 @@ const BENCHMARK_GROUP = 'Benchmark (--benchmark):';
 async function runBenchmark(argv: Record<string, unknown>, script: string): Promise<void> {
   const args = ['--sizes_mb', String(argv.sizes_mb), '--dtype', String(argv.dtype)];
   if (argv.iterations !== undefined) args.push('--iterations', String(argv.iterations));
-  parseBenchmarkOptions(args); // a bad list fails here, in one line, before any worker starts
+  try {
+    parseBenchmarkOptions(args);
+  } catch (error) {
+    // A usage error: one line, before any worker starts.
+    process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ner-launch-bench-'));
   const report = join(dir, 'report.json');
   try {
