@@ -1,9 +1,9 @@
 /**
- * All-reduce benchmark (not a test): algbw and busbw (= algbw × 2(n−1)/n, nccl-tests'
- * definition) of the gRPC ring all-reduce for 4 MB..256 MB on 2 and 4 local processes,
- * beside raw TCP loopback throughput measured in the same run. Writes
- * bench/results/allreduce.json with machine info.
- *   node --import tsx bench/allreduce.ts [--sizes-mb 4,16,64,256] [--procs 2,4]
+ * All-reduce benchmark (not a test): `ner-launch test --benchmark`'s measurement
+ * (packages/worker/src/allreduce-benchmark.ts: algbw, busbw = algbw × 2(n−1)/n as nccl-tests,
+ * CPU seconds per rank, beside the raw transport between ranks 0 and 1 in the same run) on
+ * 2 and 4 local processes. Writes bench/results/allreduce.json with machine info.
+ *   node --import tsx bench/allreduce.ts [--sizes-mb 4,64,440] [--dtype fp32,fp16] [--procs 2,4] [--out allreduce]
  * With --row-sparse it instead times Accelerator.reduceGradients on 2 processes over the
  * gradients of a MiniLM-sized step (word embeddings 30522 × 384 with ~600 touched rows per
  * rank, plus 11M dense floats), dense against row-sparse, and prints the JSON (no file).
@@ -11,56 +11,34 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Accelerator,
+  formatBenchmarkTable,
+  parseBenchmarkOptions,
+  runAllReduceBenchmark,
   seededRandom,
+  type BenchmarkReport,
   toEnv,
   writeFileAtomic,
   standaloneWorkerEnv,
 } from '@ner-launch/worker';
 
 const self = fileURLToPath(import.meta.url);
-const MB = 1024 * 1024;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-/** Worker mode: times all-reduce for each size; rank 0 prints one JSON line per size. */
-async function worker(sizesMb: number[]): Promise<void> {
+/** Worker mode: runs the benchmark; rank 0 prints the report as one JSON line. */
+async function worker(args: string[]): Promise<void> {
   const acc = await Accelerator.create();
-  for (const mb of sizesMb) {
-    const data = new Float32Array((mb * MB) / 4).fill(1);
-    const iterations = mb >= 128 ? 3 : mb >= 32 ? 5 : 10;
-    for (let i = 0; i < 2; i++) await acc.group.allReduce(data, 'sum'); // warm-up (JIT)
-    const times: number[] = [];
-    let cpuSeconds = 0;
-    for (let i = 0; i < iterations; i++) {
-      await acc.waitForEveryone();
-      const cpu = process.cpuUsage();
-      const start = performance.now();
-      await acc.group.allReduce(data, 'sum');
-      times.push((performance.now() - start) / 1000);
-      const used = process.cpuUsage(cpu);
-      cpuSeconds += (used.user + used.system) / 1e6;
-    }
-    const cpuPerOp = await acc.group.gatherObject(cpuSeconds / iterations);
-    // Every rank's time of an op is bounded by the slowest; take the max over ranks per op.
-    const all = await acc.group.gatherObject(times);
-    const perOp = times.map((_, i) => Math.max(...all.map((t) => t[i])));
-    const mean = perOp.reduce((a, b) => a + b, 0) / perOp.length;
-    const n = acc.worldSize;
-    const algbw = (mb * MB) / mean / 1e9;
-    if (acc.isMainProcess)
-      process.stdout.write(
-        `${JSON.stringify({ processes: n, sizeMB: mb, iterations, meanSeconds: mean, minSeconds: Math.min(...perOp), algbwGBps: algbw, busbwGBps: (algbw * 2 * (n - 1)) / n, cpuSecondsPerOpPerRank: cpuPerOp.reduce((a, b) => a + b, 0) / n })}\n`,
-      );
-  }
+  const report = await runAllReduceBenchmark(acc, parseBenchmarkOptions(args));
+  if (acc.isMainProcess) process.stdout.write(`${JSON.stringify(report)}\n`);
   await acc.end();
 }
 
@@ -121,41 +99,6 @@ async function rowSparseWorker(iterations: number): Promise<void> {
   await acc.end();
 }
 
-/** Raw TCP loopback throughput: a child process sinks `totalMb` sent in 1 MB writes. */
-async function tcpLoopback(totalMb: number): Promise<number> {
-  const sink = spawn(process.execPath, ['--import', 'tsx', self, '--tcp-sink', String(totalMb)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve) =>
-    sink.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
-  );
-  const chunk = Buffer.alloc(MB, 7);
-  const socket = connect(port, '127.0.0.1');
-  await new Promise((resolve) => socket.once('connect', resolve));
-  const start = performance.now();
-  const done = new Promise<void>((resolve) => socket.once('data', () => resolve()));
-  for (let i = 0; i < totalMb; i++)
-    if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r));
-  await done;
-  const seconds = (performance.now() - start) / 1000;
-  socket.destroy();
-  sink.kill();
-  return (totalMb * MB) / seconds / 1e9;
-}
-
-function tcpSink(totalMb: number): void {
-  const server = createServer((socket) => {
-    let received = 0;
-    socket.on('data', (d: Buffer) => {
-      received += d.length;
-      if (received >= totalMb * MB) socket.write('k');
-    });
-  });
-  server.listen(0, '127.0.0.1', () =>
-    process.stdout.write(`${(server.address() as { port: number }).port}\n`),
-  );
-}
-
 async function runGroup(n: number, workerArgs: string[]): Promise<object[]> {
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -198,9 +141,7 @@ async function runGroup(n: number, workerArgs: string[]): Promise<object[]> {
 }
 
 async function main(): Promise<void> {
-  const sizesMb = arg('--sizes-mb', '4,16,64,256').split(',').map(Number);
-  if (process.argv.includes('--worker')) return worker(sizesMb);
-  if (process.argv.includes('--tcp-sink')) return tcpSink(Number(arg('--tcp-sink', '1024')));
+  if (process.argv.includes('--worker')) return worker(process.argv.slice(2));
   const iterations = arg('--iterations', '5');
   if (process.argv.includes('--row-sparse-worker')) return rowSparseWorker(Number(iterations));
   if (process.argv.includes('--row-sparse')) {
@@ -211,17 +152,16 @@ async function main(): Promise<void> {
     return;
   }
   const procs = arg('--procs', '2,4').split(',').map(Number);
-  const tcp = [];
-  for (let i = 0; i < 3; i++) tcp.push(await tcpLoopback(1024));
+  const passed = ['--sizes-mb', arg('--sizes-mb', '4,64,440'), '--dtype', arg('--dtype', 'fp32')];
   const results = [];
   for (const n of procs) {
-    const rows = await runGroup(n, ['--worker', '--sizes-mb', sizesMb.join(',')]);
-    for (const row of rows) process.stderr.write(`${JSON.stringify(row)}\n`);
-    results.push(...rows);
+    const [report] = (await runGroup(n, ['--worker', ...passed])) as BenchmarkReport[];
+    process.stderr.write(`${formatBenchmarkTable(report)}\n`);
+    results.push(report);
   }
   const cpuList = cpus();
   const report = {
-    benchmark: 'ring all-reduce over gRPC (float32 sum, 1 MiB frames)',
+    benchmark: 'ring all-reduce (sum) on the data plane, as `ner-launch test --benchmark`',
     date: new Date().toISOString(),
     machine: {
       cpuModel: cpuList[0]?.model,
@@ -230,17 +170,9 @@ async function main(): Promise<void> {
       node: process.version,
       loadAverageAtEnd: loadavg(),
     },
-    definitions: {
-      algbwGBps: 'bytes of the array / seconds per all-reduce (1e9 bytes/s)',
-      busbwGBps: 'algbw × 2(n−1)/n (nccl-tests)',
-      tcpLoopbackGBps:
-        'one TCP stream between two processes on 127.0.0.1, 1 GiB in 1 MiB writes, best of 3',
-    },
-    tcpLoopbackGBps: Math.max(...tcp),
-    tcpLoopbackRunsGBps: tcp,
-    allReduce: results,
+    runs: results,
   };
-  const out = join(dirname(self), 'results', 'allreduce.json');
+  const out = join(dirname(self), 'results', `${arg('--out', 'allreduce')}.json`);
   await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -14,6 +14,7 @@ import {
 import {
   GradientBucketer,
   DEFAULT_BUCKET_BYTES,
+  type BucketedReduction,
   type GradientReduceOptions,
 } from './gradient-buckets.js';
 import { GrpcProcessGroup } from './grpc-process-group.js';
@@ -155,6 +156,20 @@ export class Accelerator {
     options: GradientReduceOptions = {},
   ): Promise<Map<string, Float32Array>> {
     return this.bucketer.reduce(asMap(grads), 'mean', this.options.gradientWire ?? 'fp32', options);
+  }
+
+  /**
+   * Begins averaging the gradients `sizes` names (name and length, in the order they become
+   * ready, e.g. last layer first; the same on every rank): hand each in with `add` as soon as
+   * it is computed, and each bucket's all-reduce starts while the caller computes the rest;
+   * `done()` resolves once all are averaged in place (DDP's overlap of backward and
+   * communication).
+   */
+  beginGradientReduce(
+    sizes: ReadonlyArray<readonly [name: string, length: number]>,
+    options: GradientReduceOptions = {},
+  ): BucketedReduction {
+    return this.bucketer.begin(sizes, 'mean', this.options.gradientWire ?? 'fp32', options);
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
- * The N-process ProcessGroup: rendezvous through rank 0 (rendezvous.ts), then a ring of gRPC
- * client streams (rank r → r+1) carrying the frames of ring-allreduce.ts and
- * ring-collectives.ts. Failure handling, so no rank ever hangs:
+ * The N-process ProcessGroup: rendezvous through rank 0 (rendezvous.ts), then two rings
+ * (rank r → r+1): the data plane (data-plane.ts: Unix sockets or TCP, raw frames) carries the
+ * bulk collectives (all-reduce, broadcast), and a gRPC stream the small ones (all-gather,
+ * objects, barrier) next to the control calls (Ping, Abort). Failure handling, so no rank
+ * ever hangs:
  * - every collective has a timeout; when it strikes, the peers are pinged and the error
  *   names the ones that do not answer (a stopped or wedged process);
  * - a ring stream that breaks (peer process died) fails the group at once, and this rank
@@ -11,6 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createSocket } from 'node:dgram';
 import { hostname } from 'node:os';
+import { DEFAULT_DATA_PAYLOAD_BYTES, DataPlane, type DataEndpoint } from './data-plane.js';
 import { RendezvousCoordinator, joinRendezvous } from './rendezvous.js';
 import {
   bindServer,
@@ -37,6 +40,10 @@ import {
 import type { Frame__Output, Frame } from './proto-types/nerlaunch/processgroup/v1/Frame.js';
 import type { LinkRequest__Output } from './proto-types/nerlaunch/processgroup/v1/LinkRequest.js';
 import type { PeerClient } from './proto-types/nerlaunch/processgroup/v1/Peer.js';
+import type {
+  PingReply,
+  PingReply__Output,
+} from './proto-types/nerlaunch/processgroup/v1/PingReply.js';
 import { ringAllReduce } from './ring-allreduce.js';
 import { ringAllGather, ringBroadcast } from './ring-collectives.js';
 import { FrameQueue, type RingFrame, type RingLink } from './ring-link.js';
@@ -60,7 +67,7 @@ export interface GrpcProcessGroupOptions {
   token: string;
   rendezvousTimeoutMs: number;
   collectiveTimeoutMs: number;
-  /** Largest frame payload (tests force small pieces); must be equal on every rank. */
+  /** Largest frame payload of both rings (tests force small pieces); must be equal on every rank. */
   maxPayloadBytes?: number;
 }
 
@@ -95,6 +102,8 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
   private coordinator: RendezvousCoordinator | undefined;
   private peers: string[] = [];
   private readonly clients = new Map<number, PeerClient>();
+  /** The ring of the bulk collectives. */
+  private dataPlane: DataPlane | undefined;
   /** Our end of the link to the right neighbour (it calls Link on our server). */
   private outgoing: grpc.ServerWritableStream<LinkRequest__Output, Frame> | undefined;
   private outgoingReady: (() => void) | undefined;
@@ -126,11 +135,17 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
       Link: (call: grpc.ServerWritableStream<LinkRequest__Output, Frame>) => this.acceptLink(call),
       Ping: (
         call: grpc.ServerUnaryCall<unknown, unknown>,
-        callback: grpc.sendUnaryData<{ rank: number }>,
+        callback: grpc.sendUnaryData<PingReply>,
       ) => {
         if (!hasToken(call.metadata, options.token))
           return callback({ code: grpc.status.PERMISSION_DENIED, details: 'wrong run token' });
-        callback(null, { rank: options.rank });
+        const data = this.dataPlane?.endpoint;
+        callback(null, {
+          rank: options.rank,
+          dataSocket: data?.socket,
+          dataHost: data?.host,
+          dataPort: data?.port,
+        });
       },
       Abort: (
         call: grpc.ServerUnaryCall<{ fromRank: number; lostRank: number; reason: string }, unknown>,
@@ -159,6 +174,16 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     return this.options.worldSize;
   }
 
+  /** How the bulk collectives reach this rank from its left neighbour: 'unix socket' or 'tcp'. */
+  get dataTransport(): string {
+    return this.dataPlane?.transport ?? 'not connected';
+  }
+
+  /** The address this rank's data plane listens on for TCP. */
+  get dataHost(): string {
+    return this.dataPlane?.endpoint.host ?? this.options.localAddr;
+  }
+
   private grpcOptions(): grpc.ChannelOptions {
     return channelOptions(
       this.maxPayloadBytes + HEADER_ALLOWANCE,
@@ -177,6 +202,7 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     } catch (error) {
       group.server.forceShutdown();
       group.coordinator?.dispose();
+      group.dataPlane?.destroy();
       throw error;
     }
   }
@@ -186,6 +212,7 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
       this.options;
     if (rank === 0) {
       const port = await bindServer(this.server, masterAddr, masterPort);
+      await this.listenData(masterAddr);
       this.coordinator = new RendezvousCoordinator(
         worldSize,
         token,
@@ -206,6 +233,7 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
         host = await routeLocalAddress(masterAddr, masterPort);
         port = await bindServer(this.server, host, 0);
       }
+      await this.listenData(host);
       this.peers = await joinRendezvous({
         coordinatorAddress: formatAddress(masterAddr, masterPort),
         token,
@@ -217,6 +245,64 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
       });
     }
     this.openLink();
+    await this.connectDataPlane();
+  }
+
+  private async listenData(host: string): Promise<void> {
+    const { maxPayloadBytes, rank, worldSize, token } = this.options;
+    this.dataPlane = await DataPlane.listen({
+      rank,
+      worldSize,
+      token,
+      host,
+      maxPayloadBytes: maxPayloadBytes ?? DEFAULT_DATA_PAYLOAD_BYTES,
+      onFailure: (error) => this.fail(error),
+    });
+  }
+
+  /** Asks the left neighbour where its data plane listens, dials it, and waits for both links. */
+  private async connectDataPlane(): Promise<void> {
+    const left = this.left;
+    const timeoutMs = this.options.rendezvousTimeoutMs;
+    const endpoint = await new Promise<DataEndpoint>((resolve, reject) =>
+      this.client(left).Ping(
+        { fromRank: this.rank },
+        callMetadata(this.options.token, this.rank, true),
+        { deadline: Date.now() + timeoutMs },
+        (error: grpc.ServiceError | null, reply?: PingReply__Output) => {
+          if (error || !reply?.dataSocket)
+            reject(
+              new PeerLostError(
+                `rank ${left} (${this.peers[left]}) did not tell where its data plane listens: ${error?.details ?? 'no address'}`,
+                left,
+              ),
+            );
+          else resolve({ socket: reply.dataSocket, host: reply.dataHost, port: reply.dataPort });
+        },
+      ),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PeerLostError(
+              `the data plane between rank ${left}, rank ${this.rank} and rank ${this.right} did not connect within ${timeoutMs / 1000} s (--rdzv_timeout)`,
+              left,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        this.dataPlane!.connectLeft(endpoint).then(() => this.dataPlane!.ready()),
+        this.failed.promise,
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private client(peer: number): PeerClient {
@@ -310,6 +396,7 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     if (this.failure || this.closed) return;
     this.failure = error;
     this.inbox.fail(error);
+    this.dataPlane?.fail(error);
     this.failed.reject(error);
     if (notifyPeers) {
       const lostRank = error instanceof PeerLostError ? error.lostRank : this.rank;
@@ -403,7 +490,9 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
   ): Promise<CollectiveTimeoutError> {
     const silent = await this.probePeers();
     const waiting =
-      this.inbox.pending === 0 ? `; this rank was waiting for data from rank ${this.left}` : '';
+      this.inbox.pending === 0 && this.dataPlane?.pending === 0
+        ? `; this rank was waiting for data from rank ${this.left}`
+        : '';
     const blame =
       silent.length > 0
         ? `; peer(s) not answering a liveness probe: ${silent.map((r) => `rank ${r} (${this.peers[r]})`).join(', ')}`
@@ -441,7 +530,10 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     return this.collective(
       'all_reduce',
       `${data.length} elements, ${op}, wire ${options.wire ?? 'fp32'}`,
-      (seq) => ringAllReduce(this, seq, data, op, options.wire ?? 'fp32', options.pieceBytes),
+      (seq) =>
+        this.onDataPlane((plane) =>
+          ringAllReduce(plane, seq, data, op, options.wire ?? 'fp32', options.pieceBytes),
+        ),
     );
   }
 
@@ -450,7 +542,7 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const format = data instanceof Float32Array ? 'WIRE_FORMAT_FP32' : 'WIRE_FORMAT_BYTES';
     return this.collective('broadcast', `${data.length} elements from rank ${root}`, (seq) =>
-      ringBroadcast(this, seq, bytes, root, format).then(() => data),
+      this.onDataPlane((plane) => ringBroadcast(plane, seq, bytes, root, format)).then(() => data),
     );
   }
 
@@ -499,6 +591,14 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     );
   }
 
+  /** Runs a ring algorithm on the data plane; resolves once the kernel holds every frame it sent (the caller may then change its array). */
+  private async onDataPlane<T>(body: (plane: DataPlane) => Promise<T>): Promise<T> {
+    const plane = this.dataPlane!;
+    const result = await body(plane);
+    await plane.flush();
+    return result;
+  }
+
   private checkRoot(root: number): void {
     if (!Number.isInteger(root) || root < 0 || root >= this.worldSize)
       throw new RangeError(`root rank ${root} is outside 0..${this.worldSize - 1}`);
@@ -519,13 +619,17 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
           setTimeout(resolve, Math.min(10_000, this.options.collectiveTimeoutMs)).unref(),
         );
         await Promise.race([Promise.all([this.rightHungUpPromise, this.leftEndedPromise]), grace]);
+        await this.dataPlane?.close(Math.min(10_000, this.options.collectiveTimeoutMs));
       } catch (e) {
         error = e;
       }
     }
     this.closed = true;
     this.coordinator?.dispose();
+    // Abort notices first: a peer that sees the data link drop before it heard why would
+    // blame this rank instead of the one that was lost.
     await Promise.all(this.notices);
+    this.dataPlane?.destroy();
     if (this.failure) {
       // Nothing graceful left to do: drop the links so the peers notice at once.
       this.incoming?.cancel();

@@ -6,10 +6,13 @@
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** float32 bits → bfloat16 bits (round to nearest, ties to even). */
+/** float32 → bfloat16 bits (round to nearest, ties to even). */
 export function float32ToBf16Bits(value: number): number {
   f32[0] = value;
-  const bits = u32[0];
+  return bitsToBf16(u32[0]);
+}
+
+function bitsToBf16(bits: number): number {
   if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0)
     return (bits >>> 16) | 0x0040; // quiet NaN
   const lsb = (bits >>> 16) & 1;
@@ -25,7 +28,10 @@ export function bf16BitsToFloat32(bits: number): number {
 /** float32 → fp16 bits (round to nearest, ties to even; subnormals kept). */
 export function float32ToFp16Bits(value: number): number {
   f32[0] = value;
-  const bits = u32[0];
+  return bitsToFp16(u32[0]);
+}
+
+function bitsToFp16(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   let mant = bits & 0x007fffff;
@@ -59,21 +65,43 @@ export function fp16BitsToFloat32(bits: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
+// Bulk conversions work on the float32 bits (a Uint32Array view) and decode fp16 through a
+// table of all 65536 values: the per-element paths above cost ~10x more per value, which
+// made the half-precision wire slower than fp32 (bench/results/allreduce-half.json).
+let fp16Table: Float32Array | undefined;
+function fp16Values(): Float32Array {
+  if (!fp16Table) {
+    fp16Table = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) fp16Table[b] = fp16BitsToFloat32(b);
+  }
+  return fp16Table;
+}
+
+const bitsOf = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
 /** Encodes `src` into `out` (16-bit words) in the given half format. */
 export function encodeHalf(src: Float32Array, out: Uint16Array, format: 'fp16' | 'bf16'): void {
-  const encode = format === 'fp16' ? float32ToFp16Bits : float32ToBf16Bits;
-  for (let i = 0; i < src.length; i++) out[i] = encode(src[i]);
+  const bits = bitsOf(src);
+  if (format === 'fp16') for (let i = 0; i < bits.length; i++) out[i] = bitsToFp16(bits[i]);
+  else for (let i = 0; i < bits.length; i++) out[i] = bitsToBf16(bits[i]);
 }
 
 /** Decodes 16-bit words `src` into `out` from the given half format. */
 export function decodeHalf(src: Uint16Array, out: Float32Array, format: 'fp16' | 'bf16'): void {
-  const decode = format === 'fp16' ? fp16BitsToFloat32 : bf16BitsToFloat32;
-  for (let i = 0; i < src.length; i++) out[i] = decode(src[i]);
+  if (format === 'fp16') {
+    const table = fp16Values();
+    for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
+  } else {
+    const bits = bitsOf(out);
+    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
+  }
 }
 
 /** Rounds `data` in place to the nearest value representable in the half format. */
 export function roundToHalf(data: Float32Array, format: 'fp16' | 'bf16'): void {
-  const encode = format === 'fp16' ? float32ToFp16Bits : float32ToBf16Bits;
-  const decode = format === 'fp16' ? fp16BitsToFloat32 : bf16BitsToFloat32;
-  for (let i = 0; i < data.length; i++) data[i] = decode(encode(data[i]));
+  const bits = bitsOf(data);
+  if (format === 'fp16') {
+    const table = fp16Values();
+    for (let i = 0; i < bits.length; i++) data[i] = table[bitsToFp16(bits[i])];
+  } else for (let i = 0; i < bits.length; i++) bits[i] = bitsToBf16(bits[i]) << 16;
 }

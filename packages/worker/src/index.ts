@@ -37,6 +37,7 @@ export {
 export { GrpcProcessGroup, type GrpcProcessGroupOptions } from './grpc-process-group.js';
 export { SingleProcessGroup } from './single-process-group.js';
 export {
+  BucketedReduction,
   GradientBucketer,
   planBuckets,
   DEFAULT_BUCKET_BYTES,
@@ -44,6 +45,14 @@ export {
 } from './gradient-buckets.js';
 export { allReduceRowSparse } from './row-sparse-reduce.js';
 export { runSelfTest, SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from './self-test.js';
+export {
+  formatBenchmarkTable,
+  parseBenchmarkOptions,
+  runAllReduceBenchmark,
+  type BenchmarkOptions,
+  type BenchmarkReport,
+  type BenchmarkRow,
+} from './allreduce-benchmark.js';
 export {
   decodeHalf,
   encodeHalf,

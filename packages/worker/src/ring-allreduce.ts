@@ -123,36 +123,67 @@ export async function ringAllReduce(
     return values;
   };
 
-  // Reduce-scatter: at step t this rank receives block (r-t-1) from the left, adds its own
-  // contribution and forwards it at step t+1; after n-1 steps it owns block (r+1) fully reduced.
-  const first = pieces(r);
-  for (let p = 0; p < first.length; p++) await send(0, p, first[p]);
-  for (let t = 0; t < n - 1; t++) {
-    const c = mod(r - t - 1, n);
-    const ranges = pieces(c);
-    for (let p = 0; p < ranges.length; p++) {
-      const [s, e] = ranges[p];
-      const incoming = await recv(t, p, ranges[p]);
-      const block = data.subarray(s, e);
-      // Order matters for identical bits: incoming (the ranks before) + own contribution.
-      addInto(block, incoming);
-      if (t === n - 2) {
-        if (reduce === 'mean') divideBy(block, n);
-        if (half) roundToHalf(block, half);
+  // Wire steps 0..n-2 are the reduce-scatter: at step t this rank receives block (r-t-1) from
+  // the left and adds its own contribution; after n-1 steps it owns block (r+1) fully reduced.
+  // Steps n-1..2n-3 are the all-gather: at step n-1+t it receives the finished block (r-t).
+  // Every step sends on what the step before received (step 0: this rank's own block), so a
+  // send loop and a receive loop run at once: each piece is forwarded as soon as it has been
+  // added, while later pieces are still arriving (sending, receiving and adding overlap).
+  const steps = 2 * (n - 1);
+  const received = (step: number): number =>
+    step < n - 1 ? mod(r - step - 1, n) : mod(r - (step - n + 1), n);
+  const plan = Array.from({ length: steps }, (_, step) => pieces(received(step)));
+  let done = { step: 0, piece: 0 };
+  let wake: (() => void) | undefined;
+  let stop: ((e: Error) => void) | undefined;
+  const processed = (step: number, piece: number): boolean =>
+    done.step > step || (done.step === step && done.piece > piece);
+  const waitFor = (step: number, piece: number): Promise<void> | undefined =>
+    processed(step, piece)
+      ? undefined
+      : new Promise<void>((resolve, reject) => {
+          wake = () => {
+            if (processed(step, piece)) resolve();
+          };
+          stop = reject;
+        });
+
+  const receiveLoop = async (): Promise<void> => {
+    try {
+      for (let step = 0; step < steps; step++) {
+        const ranges = plan[step];
+        for (let p = 0; p < ranges.length; p++) {
+          const [s, e] = ranges[p];
+          const incoming = await recv(step, p, ranges[p]);
+          const block = data.subarray(s, e);
+          if (step < n - 1) {
+            // Order matters for identical bits: incoming (the ranks before) + own contribution.
+            addInto(block, incoming);
+            if (step === n - 2) {
+              if (reduce === 'mean') divideBy(block, n);
+              if (half) roundToHalf(block, half);
+            }
+          } else block.set(incoming);
+          done = p + 1 < ranges.length ? { step, piece: p + 1 } : { step: step + 1, piece: 0 };
+          wake?.();
+        }
       }
-      await send(t + 1, p, ranges[p]);
+    } catch (error) {
+      stop?.(error as Error);
+      throw error;
     }
-  }
-  // All-gather: at step t (wire step n-1+t) this rank receives the finished block (r-t) and
-  // forwards it unless its right neighbour is that block's owner.
-  for (let t = 0; t < n - 1; t++) {
-    const c = mod(r - t, n);
-    const ranges = pieces(c);
-    for (let p = 0; p < ranges.length; p++) {
-      const incoming = await recv(n - 1 + t, p, ranges[p]);
-      data.set(incoming, ranges[p][0]);
-      if (t < n - 2) await send(n + t, p, ranges[p]);
+  };
+  const sendLoop = async (): Promise<void> => {
+    const own = pieces(r);
+    for (let p = 0; p < own.length; p++) await send(0, p, own[p]);
+    for (let step = 1; step < steps; step++) {
+      const ranges = plan[step - 1];
+      for (let p = 0; p < ranges.length; p++) {
+        await waitFor(step - 1, p);
+        await send(step, p, ranges[p]);
+      }
     }
-  }
+  };
+  await Promise.all([sendLoop(), receiveLoop()]);
   return data;
 }

@@ -2,8 +2,14 @@
 
 export interface PingReply {
   rank?: number;
+  dataSocket?: string;
+  dataHost?: string;
+  dataPort?: number;
 }
 
 export interface PingReply__Output {
   rank: number;
+  dataSocket: string;
+  dataHost: string;
+  dataPort: number;
 }
