@@ -56,8 +56,8 @@ node_step env 30 --env "$OUT/env.json"
 say "torch reference: $PYTHON tools/cuda/torch_reference.py --out $PARITY"
 (cd tools/cuda && timeout "$(left 120)" "$PYTHON" torch_reference.py --out "$PARITY" --batch 4 --seq 128) >"$OUT/torch-reference.log" 2>&1
 say "torch reference: exit $?"
-say "torch: $PYTHON tools/gpu/torch_bench.py --shapes $SHAPES --modes fp32,bf16 --steps $STEPS"
-timeout "$(left 100)" "$PYTHON" tools/gpu/torch_bench.py --shapes "$SHAPES" --modes fp32,bf16 --steps "$STEPS" >"$OUT/torch.json" 2>"$OUT/torch.log"
+say "torch: $PYTHON tools/cuda/torch_bench.py --shapes $SHAPES --modes fp32,bf16 --steps $STEPS"
+timeout "$(left 100)" "$PYTHON" tools/cuda/torch_bench.py --shapes "$SHAPES" --modes fp32,bf16 --steps "$STEPS" >"$OUT/torch.json" 2>"$OUT/torch.log"
 say "torch: exit $?"
 node_step kernels 90 --kernels "$OUT/kernels.json"
 for precision in fp32 tf32 bf16; do

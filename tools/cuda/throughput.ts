@@ -1,6 +1,6 @@
 /**
  * Training-step throughput of CudaBertEngine on bert-base with FinBERT's vocabulary and 13 labels,
- * the same batch construction and optimizer settings as tools/gpu/torch_bench.py: forward +
+ * the same batch construction and optimizer settings as tools/cuda/torch_bench.py: forward +
  * backward, clip_grad_norm_(1.0), AdamW (lr 2e-5, weight decay 0.01), zero_grad.
  */
 import { CudaBertEngine } from '../../packages/cuda/src/engine/engine.js';
