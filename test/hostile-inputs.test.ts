@@ -3,10 +3,15 @@
  * the field or limit, in bounded memory (the child's own peak RSS), with nothing left behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { resolveLaunchConfig } from '../packages/launcher/src/launch-config.js';
+import { launch } from '../packages/launcher/src/launch.js';
+import { NER_LAUNCH_BIN } from './support/cli.js';
 import {
   lieAboutSize,
   modelDir,
@@ -15,7 +20,7 @@ import {
   tinyConfig,
   torchZip,
 } from './support/hostile-inputs.js';
-import { runMeasured, type MeasuredRun } from './support/measured-cli.js';
+import { runMeasured, runMeasuredAsync, type MeasuredRun } from './support/measured-cli.js';
 
 const GiB = 2 ** 30;
 const root = mkdtempSync(join(tmpdir(), 'hostile-'));
@@ -152,5 +157,170 @@ describe('weights and configs that would allocate gigabytes are refused from dec
       run,
       /config\.json: field "num_hidden_layers" describes a model of \d+ parameters .* more than the limit of [\d.]+ GiB/,
     );
+  });
+});
+
+/** Quickstart training flags (1 epoch, short sentences): a real run of a few seconds. */
+function quickTrain(save: string, ...more: string[]): string[] {
+  return [
+    'train',
+    '--data_path',
+    'examples/quickstart/data/',
+    '--model_name_or_path',
+    'examples/quickstart/model/',
+    '--save_model_path',
+    save,
+    '--epochs',
+    '1',
+    '--max_len',
+    '64',
+    '--backend',
+    'wasm',
+    ...more,
+  ];
+}
+
+/** Whether process `pid` still exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` holds (a hang guard of `guardMs`, not a timing assertion). */
+async function eventually(check: () => boolean, guardMs = 60_000): Promise<boolean> {
+  const end = Date.now() + guardMs;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
+describe('the launcher bounds its workers and takes them down with it', () => {
+  test('case 3: --num_processes 1000000 is refused before anything is prepared', () => {
+    const run = runMeasured(['--cpu', '--num_processes', '1000000', 'train']);
+    assertRefused(
+      run,
+      /--num_processes is 1000000: 1000000 worker processes per machine, more than the maximum 256/,
+      512 * 2 ** 20,
+    );
+  });
+
+  test('case 3: a SIGTERM while the launch is being prepared starts no worker', async () => {
+    const dir = join(root, 'sigterm');
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, 'idle.ts');
+    writeFileSync(script, 'setInterval(() => undefined, 1000);\n');
+    const { config } = resolveLaunchConfig(
+      { cpu: true, numProcesses: 2 },
+      undefined,
+      { kind: 'script', path: script, args: [] },
+      { detectGpuIds: () => [], tensorflowInstalled: () => false, cpuCount: () => 2 },
+    );
+    const sink = new PassThrough();
+    sink.resume();
+    const pending = launch(config, {
+      console: { stdout: sink, stderr: sink },
+      forwardSignals: true,
+    });
+    process.emit('SIGTERM', 'SIGTERM');
+    const result = await pending;
+    assert.equal(result.last.pids.length, 0);
+    assert.equal(result.exitCode, 128 + 15);
+    assert.equal(result.last.interruptedBy, 'SIGTERM');
+  });
+
+  test('case 9: the workers of a script target exit when the launcher is killed with SIGKILL', async () => {
+    const dir = join(root, 'orphans');
+    mkdirSync(dir, { recursive: true });
+    const script = join(dir, 'idle.ts');
+    writeFileSync(
+      script,
+      `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(dir)} + '/worker-' + process.env.RANK, String(process.pid));\nsetInterval(() => undefined, 1000);\n`,
+    );
+    const launcher = spawn(
+      process.execPath,
+      [NER_LAUNCH_BIN, '--cpu', '--num_processes', '2', script],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, NER_LAUNCH_CONFIG_DIR: join(dir, 'config') },
+      },
+    );
+    const pidFiles = [0, 1].map((rank) => join(dir, `worker-${rank}`));
+    assert.ok(
+      await eventually(() => pidFiles.every((f) => existsSync(f))),
+      'the workers did not start',
+    );
+    const workers = pidFiles.map((f) => Number(readFileSync(f, 'utf8')));
+    launcher.kill('SIGKILL');
+    const gone = await eventually(() => workers.every((pid) => !alive(pid)));
+    for (const pid of workers) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    assert.ok(gone, `workers ${workers.join(', ')} outlived their launcher`);
+  });
+
+  test('case 4: a rank failing with an ordinary error aborts rank 0 on the other machine, naming itself', async () => {
+    const dir = join(root, 'two-machines');
+    const port = 22000 + (process.pid % 5000);
+    const common = [
+      '--cpu',
+      '--num_machines',
+      '2',
+      '--num_processes',
+      '2',
+      '--main_process_ip',
+      '127.0.0.1',
+      '--main_process_port',
+      String(port),
+      '--mixed_precision',
+      'no',
+    ];
+    const env = { NER_RUN_TOKEN: 'c'.repeat(32) };
+    // Each machine has its own --save_model_path: rank 1 finds no best model at the test phase.
+    const run = (rank: number): Promise<MeasuredRun> =>
+      runMeasuredAsync(
+        [...common, '--machine_rank', String(rank), ...quickTrain(join(dir, `m${rank}`))],
+        { env },
+      );
+    const [machine0, machine1] = await Promise.all([run(0), run(1)]);
+    assert.notEqual(machine1.status, 0);
+    assertRefused(
+      machine0,
+      /rank 1 aborted the group: rank 1 failed: --save_model_path .*m1: no best model here to test with/,
+    );
+  });
+});
+
+describe('the save folder belongs to the user', () => {
+  test('case 11: a save folder holding files we did not write is refused and left untouched', () => {
+    const save = join(root, 'user-folder');
+    mkdirSync(join(save, 'checkpoints', 'step-5'), { recursive: true });
+    mkdirSync(join(save, '.best-model-staging'), { recursive: true });
+    writeFileSync(join(save, 'config.json'), '{"mine": true}\n');
+    writeFileSync(join(save, 'checkpoints', 'step-5', 'notes.txt'), 'my notes\n');
+    writeFileSync(join(save, '.best-model-staging', 'keep.txt'), 'keep\n');
+    const refused = runMeasured(quickTrain(save));
+    assertRefused(
+      refused,
+      /--save_model_path .*user-folder already holds 3 entries ner-launch did not write \(\.best-model-staging, checkpoints, config\.json\); .*--overwrite_output_dir/,
+    );
+    assert.equal(readFileSync(join(save, 'config.json'), 'utf8'), '{"mine": true}\n');
+    assert.ok(existsSync(join(save, '.best-model-staging', 'keep.txt')));
+
+    const overwritten = runMeasured(
+      quickTrain(save, '--overwrite_output_dir', '--save_total_limit', '1'),
+    );
+    assert.equal(overwritten.status, 0, overwritten.stderr);
+    // A step folder without our manifest is not ours: never pruned.
+    assert.equal(
+      readFileSync(join(save, 'checkpoints', 'step-5', 'notes.txt'), 'utf8'),
+      'my notes\n',
+    );
+    // Our own folder is written into again without the flag.
+    const again = runMeasured(quickTrain(save));
+    assert.equal(again.status, 0, again.stderr);
   });
 });

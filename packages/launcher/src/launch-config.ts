@@ -4,6 +4,7 @@
  * LaunchConfig.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import type { MixedPrecision } from '@ner-launch/worker';
 import type { ConfigFileValues } from './config-file.js';
 import { detectGpuIds, parseGpuIds } from './gpu-ids.js';
@@ -62,6 +63,8 @@ export interface ResolvedLaunch {
 export interface MachineFacts {
   detectGpuIds: () => number[];
   tensorflowInstalled: () => boolean;
+  /** CPU cores (default os.availableParallelism). */
+  cpuCount?: () => number;
 }
 
 const require = createRequire(import.meta.url);
@@ -82,6 +85,13 @@ function tensorflowInstalled(): boolean {
 
 /** The real machine. */
 export const THIS_MACHINE: MachineFacts = { detectGpuIds, tensorflowInstalled };
+
+/**
+ * Most workers one machine may run: each is a Node process of its own (tens of MiB at rest,
+ * hundreds training), so past this a typo is far likelier than a plan; more GPUs than this
+ * per machine do not exist.
+ */
+export const MAX_PROCESSES_PER_MACHINE = 256;
 
 /** Default grace period between SIGTERM and SIGKILL, in seconds. */
 export const DEFAULT_TERM_GRACE_S = 5;
@@ -178,6 +188,15 @@ export function resolveLaunchConfig(
       `${where('numProcesses')} is ${numProcesses}, not a multiple of num_machines ${numMachines}: it counts the workers of all machines together`,
     );
   const perMachine = numProcesses / numMachines;
+  if (perMachine > MAX_PROCESSES_PER_MACHINE)
+    throw new Error(
+      `${where('numProcesses')} is ${numProcesses}: ${perMachine} worker processes per machine, more than the maximum ${MAX_PROCESSES_PER_MACHINE}`,
+    );
+  const cores = (machine.cpuCount ?? availableParallelism)();
+  if (gpuIds === undefined && perMachine > cores)
+    warnings.push(
+      `${where('numProcesses')} starts ${perMachine} CPU worker processes per machine on ${cores} CPU core(s): they will compete for the cores and run slower than ${cores}`,
+    );
   if (gpuIds !== undefined && gpuIds.length < perMachine) {
     const source = explicitIds ? `${where('gpuIds')} lists` : 'this machine has';
     throw new Error(

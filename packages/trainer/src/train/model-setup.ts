@@ -127,6 +127,12 @@ export async function loadSavedModel(
   dir: string,
   seed: number,
 ): Promise<BertForTokenClassification> {
+  // Rank 0 saves the best model; another machine with its own (unshared) path finds nothing.
+  if (!existsSync(join(dir, 'config.json')))
+    throw new TrainFlagError(
+      'save_model_path',
+      `--save_model_path ${dir}: no best model here to test with (rank 0 saves it; every machine must see the same directory, e.g. on a shared file system)`,
+    );
   const checkpoint = await loadPretrained(dir);
   return BertForTokenClassification.fromStateDict(checkpoint.config, checkpoint.stateDict, {
     seed,

@@ -37,6 +37,7 @@ import {
   type RunIdentity,
 } from './resume.js';
 import { checkSaveModelPathWritable, TrainFlagError, type TrainOptions } from './train-options.js';
+import { checkSaveDirectory } from './save-directory.js';
 import { trainLoop } from './training-loop.js';
 import { loadTrainingData } from './training-data.js';
 
@@ -127,6 +128,11 @@ export async function runTraining(
   // Fail on an unwritable output folder before joining the group or reading any data.
   const env = deps.accelerator?.env ?? fromEnv();
   if (env.rank === 0) await checkSaveModelPathWritable(options.save_model_path);
+  if (env.rank === 0)
+    await checkSaveDirectory(options.save_model_path, {
+      overwrite: options.overwrite_output_dir,
+      resuming: options.resume_from_checkpoint !== undefined,
+    });
   const backend = await initBackend(options.backend);
   const precision = planMixedPrecision(env.mixedPrecision, backend);
   const accelerator =
@@ -333,6 +339,10 @@ export async function runTraining(
       validationCounts: result.validationCounts,
       wallSeconds,
     };
+  } catch (error) {
+    // A rank that fails on its own stops its peers at once, naming itself (issue 20).
+    if (!deps.accelerator) await accelerator.abort(error);
+    throw error;
   } finally {
     if (!deps.accelerator) await accelerator.end();
   }

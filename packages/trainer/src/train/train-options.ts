@@ -20,6 +20,8 @@ export interface TrainOptions {
   data_path: string;
   /** Where the best model, metrics and plots go. Default `./checkpoint/`. */
   save_model_path: string;
+  /** Write into a save_model_path holding files this trainer did not write (HF's name). Default false. */
+  overwrite_output_dir: boolean;
   /** Longest tokenized sentence, in word pieces incl. [CLS]/[SEP]. Default 512. */
   max_len: number;
   /** Peak learning rate. Default 0.0002. */
@@ -308,6 +310,13 @@ export const TRAIN_FLAGS = {
     kind: 'string',
     default: './checkpoint/',
     describe: 'Output folder: best model, metrics.json, history.csv, plots, report.html',
+    group: GROUP_MODEL,
+  },
+  overwrite_output_dir: {
+    kind: 'boolean',
+    default: false,
+    describe:
+      'Write into a save_model_path that holds files ner-launch did not write (same-named files are replaced); without it such a folder is refused',
     group: GROUP_MODEL,
   },
   backend: {
