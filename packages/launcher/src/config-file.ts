@@ -2,11 +2,12 @@
  * The launcher's YAML config file (accelerate's default_config.yaml, our keys added): where it
  * lives, reading it against the launch-flag schema, and writing one.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ner-launch/worker';
-import { isMap, isScalar, parseDocument, stringify, type Document } from 'yaml';
+import { parseYamlLinear, readYamlConfigText } from '@ner-launch/trainer/yaml-file';
+import { isMap, isScalar, stringify, type Document } from 'yaml';
 import { LAUNCH_OPTIONS, checkOptionValue, type LaunchFlags } from './launch-options.js';
 
 /** Values of accelerate's distributed_type that ner-launch supports. */
@@ -62,14 +63,11 @@ function lineOf(doc: Document, text: string, key: string): string {
 
 /** Parses and validates YAML config text; every error names `path`, the line and the key. */
 export function parseConfigText(text: string, path: string): ConfigFileValues {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    const line = first.linePos?.[0]?.line;
+  const { doc, problem } = parseYamlLinear(text);
+  if (problem)
     throw new Error(
-      `${path}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0]}`,
+      `${path}${problem.line ? `:${problem.line}` : ''}: not valid YAML: ${problem.message}`,
     );
-  }
   const data: unknown = doc.toJS();
   if (data === null || data === undefined) return { path, flags: {}, warnings: [] };
   if (typeof data !== 'object' || Array.isArray(data))
@@ -134,7 +132,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
 export function readConfigFile(path: string): ConfigFileValues {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readYamlConfigText(path);
   } catch (error) {
     throw new Error(`config file ${path} cannot be read: ${(error as Error).message}`, {
       cause: error,

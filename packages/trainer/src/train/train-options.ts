@@ -5,9 +5,9 @@
  * aliases. Precedence: command-line flag > `--config` YAML > `NER_BACKEND` (backend only) >
  * default. Relative paths resolve against the working directory, as on the command line.
  */
-import { access, constants, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
 export type SchedulerKind = 'linear' | 'exponential' | 'none';
@@ -463,22 +463,20 @@ export async function readTrainConfigFile(
 ): Promise<Partial<Record<TrainFlagName, unknown>>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readYamlConfigText(path);
   } catch (error) {
     throw new TrainFlagError(
       'config',
       `--config ${path}: cannot read the file (${(error as Error).message})`,
     );
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (error) {
+  const parsed = parseYamlLinear(text);
+  if (parsed.problem)
     throw new TrainFlagError(
       'config',
-      `--config ${path}: invalid YAML: ${(error as Error).message}`,
+      `--config ${path}${parsed.problem.line ? `:${parsed.problem.line}` : ''}: invalid YAML: ${parsed.problem.message}`,
     );
-  }
+  const doc: unknown = parsed.doc.toJS();
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc))
     throw new TrainFlagError('config', `--config ${path}: expected a mapping of train flags`);
