@@ -3,8 +3,18 @@
  * the field or limit, in bounded memory (the child's own peak RSS), with nothing left behind.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,6 +22,7 @@ import { after, describe, test } from 'node:test';
 import { resolveLaunchConfig } from '../packages/launcher/src/launch-config.js';
 import { launch } from '../packages/launcher/src/launch.js';
 import { NER_LAUNCH_BIN } from './support/cli.js';
+import { REPO_ROOT } from './support/python.js';
 import {
   lieAboutSize,
   modelDir,
@@ -23,6 +34,8 @@ import {
 import { runMeasured, runMeasuredAsync, type MeasuredRun } from './support/measured-cli.js';
 
 const GiB = 2 ** 30;
+/** A safetensors file holding no tensor (every parameter then counts as missing). */
+const EMPTY_SAFETENSORS = Uint8Array.from([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
 const root = mkdtempSync(join(tmpdir(), 'hostile-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -160,24 +173,18 @@ describe('weights and configs that would allocate gigabytes are refused from dec
   });
 });
 
-/** Quickstart training flags (1 epoch, short sentences): a real run of a few seconds. */
-function quickTrain(save: string, ...more: string[]): string[] {
-  return [
-    'train',
-    '--data_path',
-    'examples/quickstart/data/',
-    '--model_name_or_path',
-    'examples/quickstart/model/',
-    '--save_model_path',
-    save,
-    '--epochs',
-    '1',
-    '--max_len',
-    '64',
-    '--backend',
-    'wasm',
-    ...more,
-  ];
+/** Quickstart training flags (1 epoch, short sentences; `flags` replace them): a run of a few seconds. */
+function quickTrain(save: string, flags: Record<string, string> = {}, ...more: string[]): string[] {
+  const all: Record<string, string> = {
+    data_path: 'examples/quickstart/data/',
+    model_name_or_path: 'examples/quickstart/model/',
+    save_model_path: save,
+    epochs: '1',
+    max_len: '64',
+    backend: 'wasm',
+    ...flags,
+  };
+  return ['train', ...Object.entries(all).flatMap(([k, v]) => [`--${k}`, v]), ...more];
 }
 
 /** Whether process `pid` still exists. */
@@ -311,7 +318,7 @@ describe('the save folder belongs to the user', () => {
     assert.ok(existsSync(join(save, '.best-model-staging', 'keep.txt')));
 
     const overwritten = runMeasured(
-      quickTrain(save, '--overwrite_output_dir', '--save_total_limit', '1'),
+      quickTrain(save, { save_total_limit: '1' }, '--overwrite_output_dir'),
     );
     assert.equal(overwritten.status, 0, overwritten.stderr);
     // A step folder without our manifest is not ours: never pruned.
@@ -322,5 +329,156 @@ describe('the save folder belongs to the user', () => {
     // Our own folder is written into again without the flag.
     const again = runMeasured(quickTrain(save));
     assert.equal(again.status, 0, again.stderr);
+  });
+});
+
+describe('readers hold one bounded record at a time', () => {
+  const longToken = 'x'.repeat(2 ** 20 + 10);
+
+  test('case 6: a text line past the maximum line size is refused naming the file, line and limit', () => {
+    const dir = join(root, 'long-line');
+    const model = modelDir(join(dir, 'model'), { 'model.safetensors': new Uint8Array(0) });
+    const input = join(dir, 'input.txt');
+    writeFileSync(input, `a b\n${longToken}\n`);
+    assertRefused(
+      predict(model, input),
+      /input\.txt:2: line is longer than the maximum of 1048576 characters/,
+      512 * 2 ** 20,
+    );
+  });
+
+  test('case 6: predict reads its text input in constant memory (a 160 MB file, one chunk at a time)', () => {
+    const dir = join(root, 'big-text');
+    mkdirSync(dir, { recursive: true });
+    const input = join(dir, 'big.txt');
+    const block = 'Matti asuu Helsingissä ja työskentelee Nokialla .\n'.repeat(20_000);
+    writeFileSync(input, '');
+    for (let i = 0; i < 160; i++) appendFileSync(input, block);
+    const script = join(dir, 'read.mts');
+    writeFileSync(
+      script,
+      `import { readTextLines } from ${JSON.stringify(join(REPO_ROOT, 'packages/trainer/src/predict/text-input.ts'))};\n` +
+        `let n = 0;\nfor await (const _ of readTextLines(${JSON.stringify(input)})) n++;\nprocess.stdout.write(String(n));\n`,
+    );
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', join(REPO_ROOT, 'test/support/report-peak-rss.mjs'), script],
+      { encoding: 'utf8', cwd: REPO_ROOT },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, String(160 * 20_000));
+    const peak = Number(/PEAK_RSS_KB=(\d+)/.exec(run.stderr)![1]) * 1024;
+    // The file alone is 160 MiB; held whole (and split into lines) it would take twice that.
+    assert.ok(peak < 160 * 2 ** 20, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB`);
+  });
+
+  test('case 7: a train.csv cell holding one token past the record size is refused', () => {
+    const dir = join(root, 'long-token');
+    mkdirSync(dir, { recursive: true });
+    for (const split of ['train', 'val', 'test'])
+      writeFileSync(
+        join(dir, `${split}.csv`),
+        `tokens,tags\n"['a', 'b']","['O', 'O']"\n` +
+          (split === 'train' ? `"['${longToken}']","['O']"\n` : ''),
+      );
+    const run = runMeasured(quickTrain(join(dir, 'out'), { data_path: dir }));
+    assertRefused(run, /train\.csv:3: record is longer than the maximum of 1048576 characters/);
+  });
+
+  test('case 10: a .csv linked to /dev/zero ends at the record size', () => {
+    const dir = join(root, 'dev-zero-csv');
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('/dev/zero', join(dir, 'zero.csv'));
+    const run = runMeasured(['data', 'count', join(dir, 'zero.csv')]);
+    assertRefused(run, /zero\.csv:1: record is longer than the maximum of 1048576 characters/);
+  });
+
+  test('case 10: a vocab.txt linked to /dev/zero is refused as not a regular file', () => {
+    const dir = join(root, 'dev-zero-vocab');
+    const model = modelDir(dir, { 'model.safetensors': EMPTY_SAFETENSORS });
+    rmSync(join(model, 'vocab.txt'));
+    symlinkSync('/dev/zero', join(model, 'vocab.txt'));
+    assertRefused(predict(model, textInput(dir)), /vocab\.txt: is not a regular file/);
+  });
+});
+
+describe('YAML configs are checked in linear time within a size bound', () => {
+  const manyKeys = Array.from({ length: 100_000 }, (_, i) => `k${i}: ${i}\n`).join('');
+  test('case 8: a --config_file of 100k keys is refused by its size', () => {
+    const file = join(root, 'many-keys.yaml');
+    writeFileSync(file, manyKeys);
+    assertRefused(
+      runMeasured(['--config_file', file, '--cpu', 'train']),
+      /many-keys\.yaml cannot be read: \d+ bytes, more than the 65536 a config file may have/,
+    );
+  });
+
+  test('case 8: train --config with 100k keys is refused by its size', () => {
+    const file = join(root, 'many-train-keys.yaml');
+    writeFileSync(file, manyKeys);
+    assertRefused(
+      runMeasured(['train', '--config', file]),
+      /--config .*many-train-keys\.yaml: cannot read the file \(\d+ bytes, more than the 65536/,
+    );
+  });
+
+  test('case 8: a duplicate key is still found, with its line', () => {
+    const file = join(root, 'duplicate.yaml');
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}: ${i}`);
+    writeFileSync(file, `${keys.join('\n')}\nk7: again\n`);
+    assertRefused(
+      runMeasured(['train', '--config', file]),
+      /duplicate\.yaml:3001: invalid YAML: duplicate key "k7"/,
+    );
+  });
+});
+
+describe('messages name the file and the field', () => {
+  test('case 12: hidden_size 1e9 in a config-only model names the field and its maximum', () => {
+    const dir = join(root, 'hidden-1e9');
+    modelDir(dir, {}, tinyConfig({ hidden_size: 1e9, num_attention_heads: 1 }));
+    assertRefused(
+      runMeasured(quickTrain(join(dir, 'out'), { model_name_or_path: dir })),
+      /config\.json: field "hidden_size" is 1000000000, more than the maximum 65536/,
+    );
+  });
+
+  test('case 12: a vocab.txt that is a directory', () => {
+    const dir = join(root, 'vocab-dir');
+    const model = modelDir(dir, { 'model.safetensors': EMPTY_SAFETENSORS });
+    rmSync(join(model, 'vocab.txt'));
+    mkdirSync(join(model, 'vocab.txt'));
+    assertRefused(predict(model, textInput(dir)), /vocab\.txt: is a directory, expected a file/);
+  });
+
+  test('case 12: a special token missing from the vocabulary names special_tokens_map.json and the field', () => {
+    const dir = join(root, 'special-token');
+    modelDir(dir, { 'special_tokens_map.json': JSON.stringify({ unk_token: '[NOPE]' }) });
+    assertRefused(
+      runMeasured(quickTrain(join(dir, 'out'), { model_name_or_path: dir, max_len: '16' })),
+      /special_tokens_map\.json: field "unk_token" is "\[NOPE\]", which is not in the vocabulary \(vocab\.txt\)/,
+    );
+  });
+
+  test('case 12: --output at a directory, and in a folder that cannot be written, fail before predicting', () => {
+    const dir = join(root, 'output');
+    const model = modelDir(join(dir, 'model'), { 'model.safetensors': new Uint8Array(0) });
+    const input = textInput(dir);
+    assertRefused(
+      predict(model, input, '--output', dir),
+      /output: --output is a directory; give a file path/,
+    );
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    try {
+      const run = predict(model, input, '--output', join(locked, 'out.jsonl'));
+      // root may write anywhere: then the folder is writable and the model is read instead.
+      if (process.getuid?.() !== 0)
+        assertRefused(run, /cannot write --output: folder .*locked is not writable \(EACCES\)/);
+      else assert.doesNotMatch(run.stderr, /ENOENT/);
+    } finally {
+      chmodSync(locked, 0o700);
+    }
   });
 });

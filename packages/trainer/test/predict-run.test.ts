@@ -211,6 +211,36 @@ describe('runPredict', () => {
     assert.ok(spans.length > 0, 'the fixture model finds some entities');
   });
 
+  test('an input longer than one prediction chunk (4096 sentences) comes out whole and in order', async () => {
+    const words = ['Matti', 'asuu', 'Helsinki', 'Nokia', 'Liisa', 'Turku'];
+    const lines = Array.from({ length: 5000 }, (_, i) =>
+      Array.from({ length: 1 + (i % 4) }, (_, j) => words[(i + j) % words.length]).join(' '),
+    );
+    const input = join(work, 'many.txt');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const output = join(work, 'many.jsonl');
+    const summary = await runPredict({
+      model: modelDir,
+      input,
+      format: 'text',
+      output,
+      batchSize: 64,
+      maxLen: 64,
+      backend: 'wasm',
+      progress: false,
+    });
+    const records = readFileSync(output, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(summary.sentences, 5000);
+    assert.equal(records.length, 5000);
+    records.forEach((record, i) => {
+      assert.equal(record.text, lines[i]);
+      assert.deepEqual(record.tags, directTags(record.tokens));
+    });
+  });
+
   test('a missing model directory is an error naming it', async () => {
     const input = join(work, 'ok.txt');
     writeFileSync(input, 'Matti\n');

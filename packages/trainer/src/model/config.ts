@@ -2,7 +2,7 @@
  * BERT configuration parsed from an HF `config.json`, with HF's defaults for absent fields and
  * a clear error (file + field) for malformed ones.
  */
-import { readFile } from 'node:fs/promises';
+import { readBoundedFileSync } from './weights/bounded-file.js';
 
 /** Activations the encoder's intermediate layer supports (`gelu` is the exact erf form). */
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
@@ -260,7 +260,7 @@ export function parseBertConfig(json: unknown, file: string): BertConfig {
 export async function readBertConfig(path: string): Promise<BertConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readBoundedFileSync(path).toString('utf8');
   } catch (error) {
     throw new ConfigError(path, '(file)', `cannot be read: ${(error as Error).message}`);
   }

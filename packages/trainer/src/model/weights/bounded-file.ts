@@ -2,6 +2,7 @@
  * Weight files read whole, within bounds: only regular files, at most a byte limit derived
  * from the config (a device, a FIFO or a file past the limit is refused before reading).
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CheckpointError } from './checkpoint-error.js';
 
@@ -66,5 +67,47 @@ export async function readBoundedFile(
     return bytes.subarray(0, filled);
   } finally {
     await handle.close();
+  }
+}
+
+/** Largest config or tokenizer file (config.json, vocab.txt, tokenizer.json, ...) read: 64 MiB. */
+export const MAX_TEXT_FILE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Reads a regular file of at most `maxBytes` (default MAX_TEXT_FILE_BYTES) whole and at once;
+ * a directory, device, FIFO or larger file is refused naming the file (a vocab.txt linked to
+ * /dev/zero would otherwise be read until memory runs out).
+ */
+export function readBoundedFileSync(path: string, maxBytes = MAX_TEXT_FILE_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      path,
+      code === 'ENOENT' ? 'file not found' : `cannot read (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new CheckpointError(path, 'is a directory, expected a file');
+    if (!stat.isFile()) throw new CheckpointError(path, 'is not a regular file');
+    if (stat.size > maxBytes)
+      throw new CheckpointError(
+        path,
+        `has ${stat.size} bytes, more than the ${maxBytes} a config or tokenizer file may have`,
+      );
+    const bytes = Buffer.alloc(stat.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const n = readSync(fd, bytes, filled, bytes.length - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return bytes.subarray(0, filled);
+  } finally {
+    closeSync(fd);
   }
 }

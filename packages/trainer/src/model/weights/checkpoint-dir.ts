@@ -5,7 +5,7 @@
  * keys. `saveCheckpoint` writes a directory `from_pretrained` loads: config.json,
  * model.safetensors and the tokenizer files, all at once (temp directory, then rename).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDirectoryAtomic, writeFileAtomic } from '@ner-launch/worker';
 import {
@@ -28,7 +28,7 @@ import { readSafetensors, readShardedSafetensors, writeSafetensorsFile } from '.
 import { readShardedCheckpoint } from './sharded-checkpoint.js';
 import type { StateDict } from './state-dict.js';
 import { readTorchCheckpoint } from './torch-zip.js';
-import type { WeightLimits } from './bounded-file.js';
+import { readBoundedFileSync, type WeightLimits } from './bounded-file.js';
 import { checkModelSize, type ModelUse } from '../model-size.js';
 
 /** The class name we load into and save as. */
@@ -72,19 +72,7 @@ export interface PretrainedCheckpoint {
 
 /** Parses a JSON object file; syntax errors name the file with line and column. */
 export function readJsonObjectFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new CheckpointError(
-      path,
-      missing ? 'file not found' : `cannot read (${(error as Error).message})`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const text = readBoundedFileSync(path).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -187,7 +175,10 @@ async function readWeights(
 function vocabularySize(dir: string): { file: string; size: number } | undefined {
   const vocabPath = join(dir, 'vocab.txt');
   if (existsSync(vocabPath))
-    return { file: vocabPath, size: parseVocab(readFileSync(vocabPath, 'utf8')).length };
+    return {
+      file: vocabPath,
+      size: parseVocab(readBoundedFileSync(vocabPath).toString('utf8')).length,
+    };
   const tokenizerPath = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) return undefined;
   const model = readJsonObjectFile(tokenizerPath).model as { vocab?: unknown } | undefined;
