@@ -128,17 +128,18 @@ export async function runTraining(
   // Fail on an unwritable output folder before joining the group or reading any data.
   const env = deps.accelerator?.env ?? fromEnv();
   if (env.rank === 0) await checkSaveModelPathWritable(options.save_model_path);
-  if (env.rank === 0)
-    await checkSaveDirectory(options.save_model_path, {
-      overwrite: options.overwrite_output_dir,
-      resuming: options.resume_from_checkpoint !== undefined,
-    });
   const backend = await initBackend(options.backend);
   const precision = planMixedPrecision(env.mixedPrecision, backend);
   const accelerator =
     deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
   const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
   try {
+    // A save folder holding the user's own files is refused before anything is written.
+    if (accelerator.isMainProcess)
+      await checkSaveDirectory(options.save_model_path, {
+        overwrite: options.overwrite_output_dir,
+        resuming: options.resume_from_checkpoint !== undefined,
+      });
     accelerator.setSeed(options.seed);
     mainLog.info(
       `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}, batch ${options.batch_size} per process`,
