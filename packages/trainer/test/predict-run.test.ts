@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { Predictor } from '../src/predict/predictor.js';
 import { runPredict } from '../src/predict/run-predict.js';
 import { wordPredictions } from '../src/tokenizer/label-alignment.js';
 import { makeTinyCheckpoint, TINY_LABELS } from './support/tiny-checkpoint.js';
+import { NER_LAUNCH_BIN } from '../../../test/support/cli.js';
 
 const SENTENCES = [
   ['Matti', 'Meikäläinen', 'asuu', 'Helsingissä', '.'],
@@ -239,6 +241,38 @@ describe('runPredict', () => {
       assert.equal(record.text, lines[i]);
       assert.deepEqual(record.tags, directTags(record.tokens));
     });
+  });
+
+  test('a piped input (--input /dev/stdin), which can be read only once, is predicted whole', () => {
+    const lines = ['Matti asuu Helsinki', '', 'Liisa'];
+    // Through a shell pipe (spawnSync's own stdin is a socket, which /dev/stdin cannot open).
+    const run = spawnSync(
+      'sh',
+      [
+        '-c',
+        'printf "%s" "$INPUT" | "$NODE" "$BIN" predict --model "$MODEL" --input /dev/stdin --format text --backend wasm',
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NER_LOG_LEVEL: 'error',
+          INPUT: `${lines.join('\n')}\n`,
+          NODE: process.execPath,
+          BIN: NER_LAUNCH_BIN,
+          MODEL: modelDir,
+        },
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const records = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string });
+    assert.deepEqual(
+      records.map((r) => r.text),
+      lines,
+    );
   });
 
   test('a missing model directory is an error naming it', async () => {

@@ -174,8 +174,10 @@ export async function runPredict(options: RunPredictOptions): Promise<PredictSum
   if (options.output !== undefined) await checkOutput(options.output);
   // Read the input through before the (slow) model load, so a bad file fails fast; it is
   // read again, chunk by chunk, to predict (holding it whole would not bound memory).
+  // A pipe (--input /dev/stdin) can be read only once: it is predicted as it comes.
+  const regularFile = (await stat(options.input).catch(() => undefined))?.isFile() ?? true;
   let count = 0;
-  for await (const _ of inputItems(options, format)) count++;
+  if (regularFile) for await (const _ of inputItems(options, format)) count++;
 
   // The checkpoint too (no tfjs needed), so a wrong --model fails before the backend starts.
   const checkpoint = checkTrained(await loadPretrained(options.model));
