@@ -3,11 +3,12 @@
  * added): where it lives, reading it against the launch-flag schema and accelerate's key set,
  * and writing one that accelerate reads too.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ner-launch/worker';
-import { isMap, isNode, isScalar, parseDocument, stringify, visit } from 'yaml';
+import { parseYamlLinear, readYamlConfigText } from '@ner-launch/trainer/yaml-file';
+import { isMap, isNode, isScalar, stringify, visit } from 'yaml';
 import {
   ACCELERATE_ONLY_KEYS,
   DISTRIBUTED_TYPES,
@@ -68,14 +69,12 @@ function show(value: unknown): string {
 
 /** Parses the YAML safely (no duplicate keys, no tags, plain keys only) into top-level entries. */
 function readEntries(text: string, path: string): Entry[] {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    const line = first.linePos?.[0]?.line;
+  // Duplicate keys are checked in linear time (yaml's own uniqueKeys check is quadratic).
+  const { doc, problem } = parseYamlLinear(text);
+  if (problem)
     throw new Error(
-      `${path}${line ? `:${line}` : ''}: not valid YAML: ${first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      `${path}${problem.line ? `:${problem.line}` : ''}: not valid YAML: ${problem.message.replace(/ at line \d+, column \d+:?$/, '')}`,
     );
-  }
   // accelerate's files are plain data (pyyaml safe_dump); a tag could only smuggle in a type.
   visit(doc, (_, node) => {
     if (isNode(node) && node.tag !== undefined) {
@@ -219,7 +218,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
 export function readConfigFile(path: string): ConfigFileValues {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readYamlConfigText(path);
   } catch (error) {
     throw new Error(`config file ${path} cannot be read: ${(error as Error).message}`, {
       cause: error,

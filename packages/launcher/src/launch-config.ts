@@ -3,6 +3,7 @@
  * config file > default), validated as accelerate validates them. `launch()` only ever sees a
  * LaunchConfig.
  */
+import { availableParallelism } from 'node:os';
 import { findTensorflowInstall } from '@ner-launch/trainer/tensorflow-install';
 import type { MixedPrecision } from '@ner-launch/worker';
 import type { ConfigFileValues } from './config-file.js';
@@ -64,6 +65,8 @@ export interface ResolvedLaunch {
 export interface MachineFacts {
   detectGpuIds: () => number[];
   tensorflowInstalled: () => boolean;
+  /** CPU cores (default os.availableParallelism). */
+  cpuCount?: () => number;
 }
 
 // The cache lookup only, so that starting the launcher does not load tfjs.
@@ -73,6 +76,13 @@ function tensorflowInstalled(): boolean {
 
 /** The real machine. */
 export const THIS_MACHINE: MachineFacts = { detectGpuIds, tensorflowInstalled };
+
+/**
+ * Most workers one machine may run: each is a Node process of its own (tens of MiB at rest,
+ * hundreds training), so past this a typo is far likelier than a plan; more GPUs than this
+ * per machine do not exist.
+ */
+export const MAX_PROCESSES_PER_MACHINE = 256;
 
 /** Default grace period between SIGTERM and SIGKILL, in seconds. */
 export const DEFAULT_TERM_GRACE_S = 5;
@@ -171,6 +181,15 @@ export function resolveLaunchConfig(
       `${where('numProcesses')} is ${numProcesses}, not a multiple of num_machines ${numMachines}: it counts the workers of all machines together`,
     );
   const perMachine = numProcesses / numMachines;
+  if (perMachine > MAX_PROCESSES_PER_MACHINE)
+    throw new Error(
+      `${where('numProcesses')} is ${numProcesses}: ${perMachine} worker processes per machine, more than the maximum ${MAX_PROCESSES_PER_MACHINE}`,
+    );
+  const cores = (machine.cpuCount ?? availableParallelism)();
+  if (gpuIds === undefined && perMachine > cores)
+    warnings.push(
+      `${where('numProcesses')} starts ${perMachine} CPU worker processes per machine on ${cores} CPU core(s): they will compete for the cores and run slower than ${cores}`,
+    );
   if (gpuIds !== undefined && gpuIds.length < perMachine) {
     const source = explicitIds ? `${where('gpuIds')} lists` : 'this machine has';
     throw new Error(

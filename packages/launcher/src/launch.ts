@@ -131,31 +131,34 @@ export function attemptRdzvTimeoutS(
 /** Runs the launch; never throws for worker failures (see exitCode), only for bad set-up. */
 export async function launch(config: LaunchConfig, io: LaunchIo): Promise<LaunchResult> {
   const env = io.env ?? process.env;
-  const perMachine = processesPerMachine(config);
-  const argv = workerArgv(config.target);
-  const runToken = newRunToken(config, env);
-  let port = config.mainProcessPort;
-  const hostsRendezvous = config.machineRank === 0;
-  if (hostsRendezvous) {
-    if (port === 0) port = await pickFreePort(config.mainProcessIp);
-    else await ensurePortFree(config.mainProcessIp, port);
-  }
-  const localAddr =
-    config.localAddr ??
-    (hostsRendezvous ? config.mainProcessIp : await routeSourceAddress(config.mainProcessIp, port));
-  const base = baseEnv(config, env);
-  const userOmp = env.OMP_NUM_THREADS;
-  const attempts = config.maxRestarts + 1;
-
   let group: WorkerGroup | undefined;
-  let interrupted = false;
+  let interruptedBy: NodeJS.Signals | undefined;
+  // Installed before any preparation, so a signal at any stage stops the launch (rather than
+  // being noted and the workers started anyway).
   const onSignal = (signal: NodeJS.Signals): void => {
     io.log?.warn(`ner-launch received ${signal}: stopping every worker`);
-    interrupted = true;
+    interruptedBy ??= signal;
     group?.interrupt(signal);
   };
   if (io.forwardSignals) for (const s of FORWARDED_SIGNALS) process.on(s, onSignal);
   try {
+    const perMachine = processesPerMachine(config);
+    const argv = workerArgv(config.target);
+    const runToken = newRunToken(config, env);
+    let port = config.mainProcessPort;
+    const hostsRendezvous = config.machineRank === 0;
+    if (hostsRendezvous) {
+      if (port === 0) port = await pickFreePort(config.mainProcessIp);
+      else await ensurePortFree(config.mainProcessIp, port);
+    }
+    const localAddr =
+      config.localAddr ??
+      (hostsRendezvous
+        ? config.mainProcessIp
+        : await routeSourceAddress(config.mainProcessIp, port));
+    const base = baseEnv(config, env);
+    const userOmp = env.OMP_NUM_THREADS;
+    const attempts = config.maxRestarts + 1;
     for (let restartCount = 0; ; restartCount++) {
       const rdzvTimeoutS = attemptRdzvTimeoutS(config, restartCount);
       const specs: WorkerProcessSpec[] = [];
@@ -185,6 +188,19 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
         io.log?.info(
           `starting ${perMachine} worker(s) (ranks ${specs[0].rank}..${specs[specs.length - 1].rank} of ${config.numProcesses}), rendezvous at ${config.mainProcessIp}:${port}${restartCount ? `, restart ${restartCount} of ${config.maxRestarts} (every machine's workers must rejoin within ${rdzvTimeoutS} s)` : ''}`,
         );
+      if (interruptedBy !== undefined) {
+        const last: AttemptResult = { ok: false, exits: [], pids: [], interruptedBy };
+        const summary = failureSummary(last, restartCount + 1, attempts);
+        io.console.stderr.write(summary);
+        return {
+          exitCode: 128 + (constants.signals[interruptedBy] ?? 0),
+          attempts: restartCount,
+          restartCount,
+          mainProcessPort: port,
+          last,
+          summary,
+        };
+      }
       group = new WorkerGroup(specs, {
         monitorIntervalMs: config.monitorIntervalS * 1000,
         termGraceMs: config.termGraceS * 1000,
@@ -206,7 +222,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           mainProcessPort: port,
           last: result,
         };
-      if (!result.interruptedBy && !interrupted && restartCount < config.maxRestarts) {
+      if (!result.interruptedBy && !interruptedBy && restartCount < config.maxRestarts) {
         const cause = result.rootCause;
         io.log?.warn(
           `worker group failed${cause ? ` (rank ${cause.rank}: ${describeExit(cause)})` : ''}; restarting it (restart ${restartCount + 1} of ${config.maxRestarts})`,

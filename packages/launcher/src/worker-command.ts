@@ -1,7 +1,7 @@
 /** The command line each worker process runs for a launch target. */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LaunchTarget } from './launch-config.js';
 
 /** The `ner-launch` bin of this checkout/install. */
@@ -13,6 +13,12 @@ export function selfTestScript(): string {
   return join(dirname(workerIndex), 'self-test-main.ts');
 }
 
+/** The preload that makes a script worker exit with its launcher (parent-watch.ts). */
+export function parentWatchPreload(): string {
+  const workerIndex = fileURLToPath(import.meta.resolve('@ner-launch/worker'));
+  return join(dirname(workerIndex), 'parent-watch-preload.ts');
+}
+
 /** argv (after the node binary) of a worker running `target`. */
 export function workerArgv(target: LaunchTarget): string[] {
   if (target.kind === 'train') return [NER_LAUNCH_BIN, 'train', ...target.args];
@@ -22,5 +28,13 @@ export function workerArgv(target: LaunchTarget): string[] {
       `launch target '${target.path}' is neither \`train\` nor an existing script file (looked for ${path})`,
     );
   // Scripts may be TypeScript and import our packages' TypeScript sources: run them through tsx.
-  return ['--import', import.meta.resolve('tsx'), path, ...target.args];
+  // The built-in trainer watches its launcher itself (main.ts); a script gets the preload.
+  return [
+    '--import',
+    import.meta.resolve('tsx'),
+    '--import',
+    pathToFileURL(parentWatchPreload()).href,
+    path,
+    ...target.args,
+  ];
 }

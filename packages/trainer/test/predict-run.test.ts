@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { Predictor } from '../src/predict/predictor.js';
 import { runPredict } from '../src/predict/run-predict.js';
 import { wordPredictions } from '../src/tokenizer/label-alignment.js';
 import { makeTinyCheckpoint, TINY_LABELS } from './support/tiny-checkpoint.js';
+import { NER_LAUNCH_BIN } from '../../../test/support/cli.js';
 
 const SENTENCES = [
   ['Matti', 'Meikäläinen', 'asuu', 'Helsingissä', '.'],
@@ -209,6 +211,68 @@ describe('runPredict', () => {
     assert.deepEqual(records[1], { text: '', tokens: [], tags: [], entities: [] });
     const spans = records.flatMap((r) => r.entities);
     assert.ok(spans.length > 0, 'the fixture model finds some entities');
+  });
+
+  test('an input longer than one prediction chunk (4096 sentences) comes out whole and in order', async () => {
+    const words = ['Matti', 'asuu', 'Helsinki', 'Nokia', 'Liisa', 'Turku'];
+    const lines = Array.from({ length: 5000 }, (_, i) =>
+      Array.from({ length: 1 + (i % 4) }, (_, j) => words[(i + j) % words.length]).join(' '),
+    );
+    const input = join(work, 'many.txt');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const output = join(work, 'many.jsonl');
+    const summary = await runPredict({
+      model: modelDir,
+      input,
+      format: 'text',
+      output,
+      batchSize: 64,
+      maxLen: 64,
+      backend: 'wasm',
+      progress: false,
+    });
+    const records = readFileSync(output, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(summary.sentences, 5000);
+    assert.equal(records.length, 5000);
+    records.forEach((record, i) => {
+      assert.equal(record.text, lines[i]);
+      assert.deepEqual(record.tags, directTags(record.tokens));
+    });
+  });
+
+  test('a piped input (--input /dev/stdin), which can be read only once, is predicted whole', () => {
+    const lines = ['Matti asuu Helsinki', '', 'Liisa'];
+    // Through a shell pipe (spawnSync's own stdin is a socket, which /dev/stdin cannot open).
+    const run = spawnSync(
+      'sh',
+      [
+        '-c',
+        'printf "%s" "$INPUT" | "$NODE" "$BIN" predict --model "$MODEL" --input /dev/stdin --format text --backend wasm',
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NER_LOG_LEVEL: 'error',
+          INPUT: `${lines.join('\n')}\n`,
+          NODE: process.execPath,
+          BIN: NER_LAUNCH_BIN,
+          MODEL: modelDir,
+        },
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const records = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string });
+    assert.deepEqual(
+      records.map((r) => r.text),
+      lines,
+    );
   });
 
   test('a missing model directory is an error naming it', async () => {

@@ -117,7 +117,7 @@ test('bad tokenizer files are errors naming the file', () => {
   );
   assert.throws(
     () => BertTokenizer.fromDirectory(makeDir({ 'vocab.txt': 'a\nb\n' })),
-    /unk_token \[UNK\] is not in vocab\.txt|\[UNK\] is not in the vocabulary/,
+    /vocab\.txt: the default unk_token "\[UNK\]" is not in the vocabulary/,
   );
   const badJson = makeDir({ 'vocab.txt': SPECIALS.join('\n'), 'tokenizer_config.json': '{oops' });
   assert.throws(

@@ -257,4 +257,10 @@ export class Accelerator {
   end(): Promise<void> {
     return this.group.close();
   }
+
+  /** Leaves the process group because this rank failed with `error`: the peers stop at once. */
+  abort(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    return this.group.abort(message.split('\n')[0]!.slice(0, 2000));
+  }
 }

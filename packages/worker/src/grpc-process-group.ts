@@ -604,6 +604,13 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
       throw new RangeError(`root rank ${root} is outside 0..${this.worldSize - 1}`);
   }
 
+  /** This rank failed on its own: tells every peer (Abort, naming this rank), then drops the links. */
+  async abort(reason: string): Promise<void> {
+    if (this.closed || this.closing) return;
+    this.fail(new ProcessGroupError(`rank ${this.rank} failed: ${reason}`), true);
+    await this.close();
+  }
+
   /** Leaves cleanly: barrier, goodbye frame, wait for both ring links to close, stop the server. */
   async close(): Promise<void> {
     if (this.closed || this.closing) return;

@@ -1,5 +1,6 @@
 /** Public surface of @ner-launch/worker. */
 export { createLogger, log, type Logger } from './logger.js';
+export { exitWithParent } from './parent-watch.js';
 export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
 export {
   envForRank,

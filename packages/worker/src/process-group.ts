@@ -42,6 +42,11 @@ export interface ProcessGroup {
   barrier(): Promise<void>;
   /** Leaves the group cleanly (a barrier first); later calls fail. */
   close(): Promise<void>;
+  /**
+   * Leaves the group because this rank failed (`reason`: its error): every peer is told at
+   * once, naming this rank, so none waits for the collective timeout; no barrier.
+   */
+  abort(reason: string): Promise<void>;
 }
 
 /** Base class of the process-group errors, so callers can tell them from their own bugs. */

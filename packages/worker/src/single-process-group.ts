@@ -67,4 +67,8 @@ export class SingleProcessGroup implements ProcessGroup {
     this.closed = true;
     return Promise.resolve();
   }
+
+  abort(): Promise<void> {
+    return this.close();
+  }
 }

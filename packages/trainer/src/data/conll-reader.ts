@@ -9,28 +9,7 @@ import { DataError } from './data-error.js';
 import type { ReadOptions } from './csv-reader.js';
 import { sentenceProblem } from './sentence-check.js';
 import type { Sentence } from './sentence.js';
-import { readUtf8Chunks } from './utf8-text.js';
-
-async function* lines(file: string): AsyncGenerator<string> {
-  let pending = '';
-  let first = true;
-  for await (let text of readUtf8Chunks(file)) {
-    if (first && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    pending += text;
-    let start = 0;
-    let nl = pending.indexOf('\n');
-    while (nl >= 0) {
-      yield pending.slice(start, nl);
-      start = nl + 1;
-      nl = pending.indexOf('\n', start);
-    }
-    pending = pending.slice(start);
-  }
-  if (pending.length > 0) yield pending;
-}
+import { readLines } from './utf8-text.js';
 
 /** Yields the sentences of a CoNLL/TSV file. */
 export async function* readConllSentences(
@@ -59,7 +38,7 @@ export async function* readConllSentences(
     tags = [];
     problem = undefined;
   }
-  for await (const raw of lines(file)) {
+  for await (const raw of readLines(file)) {
     lineNo++;
     sawAnyLine = true;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;

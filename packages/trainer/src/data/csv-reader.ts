@@ -9,7 +9,7 @@ import { asDataError, DataError, type DataErrorSink } from './data-error.js';
 import { LiteralSyntaxError, parseStrList } from './python-literal.js';
 import { sentenceProblem } from './sentence-check.js';
 import type { Sentence } from './sentence.js';
-import { readUtf8Chunks } from './utf8-text.js';
+import { MAX_RECORD_CHARS, readUtf8Chunks } from './utf8-text.js';
 
 /** Options shared by the readers. */
 export interface ReadOptions {
@@ -28,6 +28,7 @@ async function* csvRecords(file: string): AsyncGenerator<{ record: string[]; inf
   const options: Options = {
     bom: true,
     skip_empty_lines: true,
+    max_record_size: MAX_RECORD_CHARS,
     relax_column_count: true,
     // Typed as returning string[] by csv-parse; the stream yields whatever it returns.
     on_record: ((record: string[], context: InfoRecord) => ({
@@ -49,7 +50,13 @@ async function* csvRecords(file: string): AsyncGenerator<{ record: string[]; inf
       (error as NodeJS.ErrnoException).syscall
     )
       throw asDataError(error, file);
-    const e = error as Error & { lines?: number };
+    const e = error as Error & { lines?: number; code?: string };
+    if (e.code === 'CSV_MAX_RECORD_SIZE')
+      throw new DataError(
+        file,
+        e.lines ?? 0,
+        `record is longer than the maximum of ${MAX_RECORD_CHARS} characters (a sentence is far shorter: is this the right file?)`,
+      );
     throw new DataError(file, e.lines ?? 0, `CSV syntax error: ${e.message}`);
   } finally {
     parser.destroy();

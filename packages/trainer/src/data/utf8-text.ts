@@ -5,6 +5,13 @@
 import { createReadStream } from 'node:fs';
 import { DataError } from './data-error.js';
 
+/**
+ * Longest line (CoNLL, plain text) or CSV record a reader accepts, in characters: a sentence
+ * is a few hundred; past this an input is broken or hostile (a 200 MB token, /dev/zero) and
+ * would otherwise be held, and tokenized, whole.
+ */
+export const MAX_RECORD_CHARS = 2 ** 20;
+
 /** Length of the UTF-8 sequence a lead byte starts (0 for a continuation or invalid byte). */
 function sequenceLength(byte: number): number {
   if (byte < 0x80) return 1;
@@ -78,4 +85,40 @@ export async function* readUtf8Chunks(file: string): AsyncGenerator<string> {
     yield text;
   }
   if (carry.length > 0) throw invalid(carry, 0);
+}
+
+/**
+ * Yields the lines of `file` without their `\n` (a final newline ends the last line; a
+ * leading BOM is dropped), holding at most one line: a line past MAX_RECORD_CHARS is an
+ * error naming the file and line.
+ */
+export async function* readLines(file: string): AsyncGenerator<string> {
+  let pending = '';
+  let first = true;
+  let lineNo = 0;
+  const tooLong = (): DataError =>
+    new DataError(
+      file,
+      lineNo + 1,
+      `line is longer than the maximum of ${MAX_RECORD_CHARS} characters (a sentence is far shorter: is this the right file?)`,
+    );
+  for await (let text of readUtf8Chunks(file)) {
+    if (first && text.length > 0) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    pending += text;
+    let start = 0;
+    let nl = pending.indexOf('\n');
+    while (nl >= 0) {
+      if (nl - start > MAX_RECORD_CHARS) throw tooLong();
+      yield pending.slice(start, nl);
+      lineNo++;
+      start = nl + 1;
+      nl = pending.indexOf('\n', start);
+    }
+    pending = pending.slice(start);
+    if (pending.length > MAX_RECORD_CHARS) throw tooLong();
+  }
+  if (pending.length > 0) yield pending;
 }

@@ -2,7 +2,7 @@
  * BERT configuration parsed from an HF `config.json`, with HF's defaults for absent fields and
  * a clear error (file + field) for malformed ones.
  */
-import { readFile } from 'node:fs/promises';
+import { readBoundedFileSync } from './weights/bounded-file.js';
 
 /** Activations the encoder's intermediate layer supports (`gelu` is the exact erf form). */
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';
@@ -61,10 +61,36 @@ const DEFAULTS = {
   pad_token_id: 0,
 } as const;
 
-function positiveInt(raw: Record<string, unknown>, key: keyof typeof DEFAULTS, file: string) {
+/**
+ * Largest value accepted per dimension: far beyond any published BERT (the largest have 48
+ * layers, hidden 2048, vocabularies of 250k), small enough that shapes and parameter lists
+ * built from them stay cheap; the memory check (model-size.ts) bounds their product.
+ */
+export const DIMENSION_MAXIMA = {
+  vocab_size: 2 ** 22,
+  hidden_size: 2 ** 16,
+  num_hidden_layers: 256,
+  num_attention_heads: 2 ** 12,
+  intermediate_size: 2 ** 18,
+  max_position_embeddings: 2 ** 20,
+  type_vocab_size: 2 ** 16,
+  num_labels: 2 ** 16,
+} as const;
+
+function positiveInt(
+  raw: Record<string, unknown>,
+  key: keyof typeof DEFAULTS & keyof typeof DIMENSION_MAXIMA,
+  file: string,
+) {
   const value = raw[key] ?? DEFAULTS[key];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
     throw new ConfigError(file, key, `must be a positive integer, got ${JSON.stringify(value)}`);
+  if (value > DIMENSION_MAXIMA[key])
+    throw new ConfigError(
+      file,
+      key,
+      `is ${value}, more than the maximum ${DIMENSION_MAXIMA[key]} this trainer accepts`,
+    );
   return value;
 }
 
@@ -89,11 +115,23 @@ function parseLabels(raw: Record<string, unknown>, file: string): string[] {
     const n = raw.num_labels ?? 2;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
       throw new ConfigError(file, 'num_labels', `must be a positive integer, got ${String(n)}`);
+    if (n > DIMENSION_MAXIMA.num_labels)
+      throw new ConfigError(
+        file,
+        'num_labels',
+        `is ${n}, more than the maximum ${DIMENSION_MAXIMA.num_labels} this trainer accepts`,
+      );
     return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
   }
   if (typeof id2label !== 'object' || Array.isArray(id2label))
     throw new ConfigError(file, 'id2label', 'must be an object mapping ids to label names');
   const entries = Object.entries(id2label as Record<string, unknown>);
+  if (entries.length > DIMENSION_MAXIMA.num_labels)
+    throw new ConfigError(
+      file,
+      'id2label',
+      `has ${entries.length} labels, more than the maximum ${DIMENSION_MAXIMA.num_labels} this trainer accepts`,
+    );
   const labels: string[] = new Array<string>(entries.length);
   for (const [id, name] of entries) {
     const index = Number(id);
@@ -222,7 +260,7 @@ export function parseBertConfig(json: unknown, file: string): BertConfig {
 export async function readBertConfig(path: string): Promise<BertConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readBoundedFileSync(path).toString('utf8');
   } catch (error) {
     throw new ConfigError(path, '(file)', `cannot be read: ${(error as Error).message}`);
   }

@@ -5,7 +5,9 @@
  * write, or to stdout when no output file is given.
  */
 import { log, withAtomicFile } from '@ner-launch/worker';
-import { createWriteStream } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { initBackend, type BackendName } from '../backend.js';
 import { formatConllSentence } from '../data/conll-writer.js';
 import { CSV_HEADER, formatCsvRecord } from '../data/csv-writer.js';
@@ -49,69 +51,139 @@ export interface RunPredictOptions {
 /** What a prediction run did. */
 export type PredictSummary = PredictResult['summary'] & { format: PredictFormat; backend: string };
 
-async function readInputSentences(file: string, format: SentenceFormat): Promise<Sentence[]> {
-  const sentences: Sentence[] = [];
-  try {
-    for await (const sentence of readSentences(file, { format })) sentences.push(sentence);
-  } catch (error) {
-    throw asDataError(error, file);
+/**
+ * Inputs are predicted in chunks of at most this many sentences and characters, so memory
+ * stays bounded whatever the input size (length buckets form within a chunk).
+ */
+const CHUNK_SENTENCES = 4096;
+const CHUNK_CHARS = 2 ** 22;
+
+/** One input item: a sentence of a CSV/CoNLL file, or a line of text with its words. */
+type Item = { kind: 'sentence'; sentence: Sentence } | { kind: 'text'; line: string };
+
+async function* inputItems(
+  options: RunPredictOptions,
+  format: PredictFormat,
+): AsyncGenerator<Item> {
+  if (format === 'text') {
+    for await (const line of readTextLines(options.input)) yield { kind: 'text', line };
+    return;
   }
-  return sentences;
+  try {
+    for await (const sentence of readSentences(options.input, { format }))
+      yield { kind: 'sentence', sentence };
+  } catch (error) {
+    const dataError = asDataError(error, options.input);
+    // .txt means CoNLL to the data tools; a user with plain sentences needs the hint.
+    if (
+      dataError instanceof DataError &&
+      options.format === undefined &&
+      /\.txt$/i.test(options.input) &&
+      dataError.line > 0
+    )
+      throw new DataError(
+        dataError.file,
+        dataError.line,
+        `${dataError.detail} (read as CoNLL from the .txt extension; for plain text, one sentence per line, pass --format text)`,
+        dataError.record,
+      );
+    throw dataError;
+  }
 }
 
-async function writeOutput(
-  text: Iterable<string>,
+/** Groups items into chunks of at most CHUNK_SENTENCES items and about CHUNK_CHARS characters. */
+async function* chunks(items: AsyncIterable<Item>): AsyncGenerator<Item[]> {
+  let chunk: Item[] = [];
+  let chars = 0;
+  for await (const item of items) {
+    chunk.push(item);
+    chars += item.kind === 'text' ? item.line.length : item.sentence.tokens.join('').length;
+    if (chunk.length >= CHUNK_SENTENCES || chars >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = [];
+      chars = 0;
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/**
+ * Refuses an --output that cannot be written, before any work: a directory, or a file in a
+ * folder this process may not write (the temp file beside it would fail only at the end).
+ */
+async function checkOutput(output: string): Promise<void> {
+  const info = await stat(output).catch(() => undefined);
+  if (info?.isDirectory())
+    throw new DataError(output, 0, '--output is a directory; give a file path');
+  const folder = dirname(resolve(output));
+  const existing = await nearestExisting(folder);
+  try {
+    await access(existing, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new DataError(
+      output,
+      0,
+      `cannot write --output: folder ${existing} is not writable (${code})`,
+    );
+  }
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  for (let at = dir; ; at = dirname(at)) {
+    if (
+      await stat(at).then(
+        () => true,
+        () => false,
+      )
+    )
+      return at;
+    if (dirname(at) === at) return at;
+  }
+}
+
+/** Opens the output (stdout, or an atomic file) and streams chunks of text into it. */
+async function withOutput(
   output: string | undefined,
   stdout: NodeJS.WritableStream,
+  body: (write: (text: string) => Promise<void>) => Promise<void>,
 ): Promise<void> {
-  const write = async (stream: NodeJS.WritableStream): Promise<void> => {
-    for (const chunk of text)
-      if (!stream.write(chunk)) await new Promise((resolve) => stream.once('drain', resolve));
-  };
+  const writer =
+    (stream: NodeJS.WritableStream, failed?: Promise<never>) =>
+    async (text: string): Promise<void> => {
+      if (stream.write(text)) return;
+      const drained = new Promise((resolve) => stream.once('drain', resolve));
+      await (failed ? Promise.race([drained, failed]) : drained);
+    };
   if (output === undefined) {
-    await write(stdout);
+    await body(writer(stdout));
     return;
   }
   await withAtomicFile(output, async (tmp) => {
     const stream = createWriteStream(tmp);
     const failed = new Promise<never>((_, reject) => stream.once('error', reject));
     failed.catch(() => undefined);
-    await Promise.race([write(stream), failed]);
+    await Promise.race([body(writer(stream, failed)), failed]);
     await Promise.race([new Promise<void>((resolve) => stream.end(() => resolve())), failed]);
   });
 }
 
-/** Loads the model, predicts every sentence of the input and writes the result. */
+/** Loads the model, predicts every sentence of the input and writes the result, streaming. */
 export async function runPredict(options: RunPredictOptions): Promise<PredictSummary> {
   const format = options.format ?? formatOf(options.input);
-  // Read the input before the (slow) model load, so a bad file fails fast.
-  let sentences: Sentence[] = [];
-  let lines: string[] = [];
-  if (format === 'text') lines = await readTextLines(options.input);
-  else {
-    try {
-      sentences = await readInputSentences(options.input, format);
-    } catch (error) {
-      // .txt means CoNLL to the data tools; a user with plain sentences needs the hint.
-      if (
-        error instanceof DataError &&
-        options.format === undefined &&
-        /\.txt$/i.test(options.input)
-      )
-        throw new DataError(
-          error.file,
-          error.line,
-          `${error.detail} (read as CoNLL from the .txt extension; for plain text, one sentence per line, pass --format text)`,
-          error.record,
-        );
-      throw error;
-    }
-  }
+  if (options.output !== undefined) await checkOutput(options.output);
+  // Read the input through before the (slow) model load, so a bad file fails fast; it is
+  // read again, chunk by chunk, to predict (holding it whole would not bound memory).
+  // A pipe (--input /dev/stdin) can be read only once: it is predicted as it comes.
+  const regularFile = (await stat(options.input).catch(() => undefined))?.isFile() ?? true;
+  let count = 0;
+  if (regularFile) for await (const _ of inputItems(options, format)) count++;
 
   // The checkpoint too (no tfjs needed), so a wrong --model fails before the backend starts.
   const checkpoint = checkTrained(await loadPretrained(options.model));
   const backend = await initBackend(options.backend ?? 'auto');
   const predictor = Predictor.fromCheckpoint(checkpoint);
+  const chineseChars = predictor.tokenizer.files.tokenizeChineseChars;
   try {
     const maxLen = Math.min(options.maxLen, predictor.maxPositions);
     if (maxLen < options.maxLen)
@@ -129,28 +201,57 @@ export async function runPredict(options: RunPredictOptions): Promise<PredictSum
       { mode: 'eval', batchSize: options.batchSize, longest: maxLen },
     ]))
       log.info(line);
-    const splits =
-      format === 'text'
-        ? lines.map((line) => splitTextWords(line, predictor.tokenizer.files.tokenizeChineseChars))
-        : [];
-    const words = format === 'text' ? splits.map((s) => s.words) : sentences.map((s) => s.tokens);
-    // Created at the first batch, when the batch count is known.
-    let bar: ReturnType<typeof createProgress> | undefined;
-    const result = predictor.predict(words, {
-      batchSize: options.batchSize,
-      maxLength: maxLen,
-      planner,
-      onBatch: (done, total) => {
-        bar ??= createProgress({
-          label: 'Predicting',
-          total,
-          enabled: options.progress ?? process.stderr.isTTY === true,
+    const s: PredictResult['summary'] = {
+      sentences: 0,
+      words: 0,
+      windows: 0,
+      splitSentences: 0,
+      cutWords: 0,
+      emptyWords: 0,
+      batches: 0,
+      paddedTokens: 0,
+      realTokens: 0,
+    };
+    const progress = options.progress ?? process.stderr.isTTY === true;
+    await withOutput(options.output, options.stdout ?? process.stdout, async (write) => {
+      if (format === 'csv') await write(CSV_HEADER);
+      for await (const chunk of chunks(inputItems(options, format))) {
+        const splits = chunk.map((item) =>
+          item.kind === 'text' ? splitTextWords(item.line, chineseChars) : undefined,
+        );
+        const words = chunk.map((item, i) =>
+          item.kind === 'text' ? splits[i]!.words : item.sentence.tokens,
+        );
+        // Created at the chunk's first batch, when its batch count is known.
+        let bar: ReturnType<typeof createProgress> | undefined;
+        const result = predictor.predict(words, {
+          batchSize: options.batchSize,
+          maxLength: maxLen,
+          planner,
+          onBatch: (done, total) => {
+            bar ??= createProgress({
+              label:
+                count > chunk.length
+                  ? `Predicting sentences ${s.sentences + 1}..${s.sentences + chunk.length} of ${count}`
+                  : 'Predicting',
+              total,
+              enabled: progress,
+            });
+            bar.update(done);
+          },
         });
-        bar.update(done);
-      },
+        bar?.stop();
+        for (const key of Object.keys(s) as (keyof typeof s)[]) s[key] += result.summary[key];
+        const text = chunk.map((item, i) =>
+          item.kind === 'text'
+            ? `${JSON.stringify(predictedText(item.line, splits[i]!, result.tags[i]!))}\n`
+            : format === 'csv'
+              ? formatCsvRecord({ ...item.sentence, tags: result.tags[i]! })
+              : formatConllSentence({ ...item.sentence, tags: result.tags[i]! }),
+        );
+        await write(text.join(''));
+      }
     });
-    bar?.stop();
-    const s = result.summary;
     if (s.splitSentences > 0)
       log.warn(
         `${s.splitSentences} sentence(s) of ${options.input} are longer than max_len ${maxLen} tokens; their words were predicted in further windows (${s.windows - s.sentences} extra)`,
@@ -163,20 +264,6 @@ export async function runPredict(options: RunPredictOptions): Promise<PredictSum
       log.warn(
         `${s.emptyWords} word(s) of ${options.input} give no token (only control or zero-width characters) and were tagged O`,
       );
-    const stdout = options.stdout ?? process.stdout;
-    if (format === 'text') {
-      await writeOutput(
-        lines.map(
-          (line, i) => `${JSON.stringify(predictedText(line, splits[i]!, result.tags[i]!))}\n`,
-        ),
-        options.output,
-        stdout,
-      );
-    } else {
-      const tagged = sentences.map((sentence, i) => ({ ...sentence, tags: result.tags[i]! }));
-      const body = format === 'csv' ? tagged.map(formatCsvRecord) : tagged.map(formatConllSentence);
-      await writeOutput(format === 'csv' ? [CSV_HEADER, ...body] : body, options.output, stdout);
-    }
     log.info(
       `predicted ${s.sentences} sentences, ${s.words} words in ${s.batches} batches (${s.realTokens} tokens, ${s.paddedTokens - s.realTokens} padding) on ${backend}`,
     );

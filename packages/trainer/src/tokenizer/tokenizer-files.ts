@@ -2,9 +2,10 @@
  * Reading and writing a BERT tokenizer's files (vocab.txt, tokenizer_config.json,
  * special_tokens_map.json) in the layout HF `AutoTokenizer.from_pretrained(dir)` reads.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ner-launch/worker';
+import { readBoundedFileSync } from '../model/weights/bounded-file.js';
 
 /** The special-token roles BERT uses. */
 export const SPECIAL_TOKEN_ROLES = [
@@ -44,12 +45,7 @@ const DEFAULT_SPECIALS: Record<SpecialTokenRole, string> = {
 };
 
 function readUtf8(path: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot read: ${(error as Error).message}`, { cause: error });
-  }
+  const bytes = readBoundedFileSync(path);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
@@ -144,10 +140,16 @@ export function loadTokenizerFiles(dir: string): TokenizerFiles {
   const specialMap = existsSync(mapPath) ? readJsonObject(mapPath) : {};
 
   const specialTokens = { ...DEFAULT_SPECIALS };
+  const specialSource: Partial<Record<SpecialTokenRole, string>> = {};
   for (const role of SPECIAL_TOKEN_ROLES) {
     // special_tokens_map.json wins over tokenizer_config.json, as in transformers.
-    if (specialMap[role] != null) specialTokens[role] = tokenContent(specialMap[role], mapPath);
-    else if (config[role] != null) specialTokens[role] = tokenContent(config[role], configPath);
+    if (specialMap[role] != null) {
+      specialTokens[role] = tokenContent(specialMap[role], mapPath);
+      specialSource[role] = mapPath;
+    } else if (config[role] != null) {
+      specialTokens[role] = tokenContent(config[role], configPath);
+      specialSource[role] = configPath;
+    }
   }
 
   const addedTokens = new Map<string, number>();
@@ -162,6 +164,19 @@ export function loadTokenizerFiles(dir: string): TokenizerFiles {
         if (flags[flag] === true) throw new Error(`${where}: ${flag}=true is not supported`);
       addedTokens.set(content, Number(id));
     }
+  }
+
+  // Each special token must have an id: name the file and field that set a missing one.
+  const vocabulary = new Set(vocabLines);
+  for (const role of SPECIAL_TOKEN_ROLES) {
+    const token = specialTokens[role];
+    if (vocabulary.has(token) || addedTokens.has(token)) continue;
+    const vocabName = existsSync(join(dir, 'tokenizer.json')) ? 'tokenizer.json' : 'vocab.txt';
+    throw new Error(
+      specialSource[role]
+        ? `${specialSource[role]}: field "${role}" is ${JSON.stringify(token)}, which is not in the vocabulary (${vocabName})`
+        : `${join(dir, vocabName)}: the default ${role} ${JSON.stringify(token)} is not in the vocabulary; set ${role} in special_tokens_map.json`,
+    );
   }
 
   const neverSplit = config.never_split;

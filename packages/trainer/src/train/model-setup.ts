@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '@ner-launch/worker';
 import { parseBertConfig, withLabels, type BertConfig } from '../model/config.js';
+import { checkModelSize } from '../model/model-size.js';
 import { BertForTokenClassification } from '../model/token-classification.js';
 import { loadPretrained, readJsonObjectFile } from '../model/weights/checkpoint-dir.js';
 import { WEIGHT_FILES } from '../model/weights/hub-cache.js';
@@ -70,6 +71,8 @@ export async function loadModelForTraining(
       options,
       configPath,
     );
+    // Before random init allocates: a config past this machine's memory fails here.
+    checkModelSize(config, configPath, 'train');
     log.info(
       `${source} has no weight file: initialising the model randomly (seed ${options.seed})`,
     );
@@ -84,6 +87,7 @@ export async function loadModelForTraining(
   const checkpoint = await loadPretrained(source, {
     numLabels: labels.length,
     ignoreMismatchedSizes: true,
+    use: 'train',
   });
   for (const warning of checkpoint.warnings) log.warn(warning);
   const config = applyOverrides(
@@ -123,6 +127,12 @@ export async function loadSavedModel(
   dir: string,
   seed: number,
 ): Promise<BertForTokenClassification> {
+  // Rank 0 saves the best model; another machine with its own (unshared) path finds nothing.
+  if (!existsSync(join(dir, 'config.json')))
+    throw new TrainFlagError(
+      'save_model_path',
+      `--save_model_path ${dir}: no best model here to test with (rank 0 saves it; every machine must see the same directory, e.g. on a shared file system)`,
+    );
   const checkpoint = await loadPretrained(dir);
   return BertForTokenClassification.fromStateDict(checkpoint.config, checkpoint.stateDict, {
     seed,

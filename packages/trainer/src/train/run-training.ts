@@ -52,6 +52,7 @@ import {
   type RunIdentity,
 } from './resume.js';
 import { checkSaveModelPathWritable, TrainFlagError, type TrainOptions } from './train-options.js';
+import { checkSaveDirectory } from './save-directory.js';
 import { trainLoop } from './training-loop.js';
 import { loadTrainingData } from './training-data.js';
 
@@ -196,6 +197,12 @@ export async function runTraining(
     deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
   const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
   try {
+    // A save folder holding the user's own files is refused before anything is written.
+    if (accelerator.isMainProcess)
+      await checkSaveDirectory(options.save_model_path, {
+        overwrite: options.overwrite_output_dir,
+        resuming: options.resume_from_checkpoint !== undefined,
+      });
     accelerator.setSeed(options.seed);
     mainLog.info(
       `ner-launch train: ${accelerator.worldSize} process(es), backend ${backend}${profile.name === 'wasm' ? '' : ` (${threads} thread(s) per process)`}, batch ${options.batch_size} per process`,
@@ -407,6 +414,10 @@ export async function runTraining(
       validationCounts: result.validationCounts,
       wallSeconds,
     };
+  } catch (error) {
+    // A rank that fails on its own stops its peers at once, naming itself (issue 20).
+    if (!deps.accelerator) await accelerator.abort(error);
+    throw error;
   } finally {
     if (!deps.accelerator) await accelerator.end();
   }

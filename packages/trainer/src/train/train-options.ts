@@ -5,9 +5,9 @@
  * aliases. Precedence: command-line flag > `--config` YAML > `NER_BACKEND` (backend only) >
  * default. Relative paths resolve against the working directory, as on the command line.
  */
-import { access, constants, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
 export type SchedulerKind = 'linear' | 'exponential' | 'none';
@@ -20,6 +20,8 @@ export interface TrainOptions {
   data_path: string;
   /** Where the best model, metrics and plots go. Default `./checkpoint/`. */
   save_model_path: string;
+  /** Write into a save_model_path holding files this trainer did not write (HF's name). Default false. */
+  overwrite_output_dir: boolean;
   /** Longest tokenized sentence, in word pieces incl. [CLS]/[SEP]. Default 512. */
   max_len: number;
   /** Peak learning rate. Default 0.0002. */
@@ -316,6 +318,13 @@ export const TRAIN_FLAGS = {
     describe: 'Output folder: best model, metrics.json, history.csv, plots, report.html',
     group: GROUP_MODEL,
   },
+  overwrite_output_dir: {
+    kind: 'boolean',
+    default: false,
+    describe:
+      'Write into a save_model_path that holds files ner-launch did not write (same-named files are replaced); without it such a folder is refused',
+    group: GROUP_MODEL,
+  },
   backend: {
     kind: 'string',
     default: 'auto',
@@ -481,22 +490,20 @@ export async function readTrainConfigFile(
 ): Promise<Partial<Record<TrainFlagName, unknown>>> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readYamlConfigText(path);
   } catch (error) {
     throw new TrainFlagError(
       'config',
       `--config ${path}: cannot read the file (${(error as Error).message})`,
     );
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (error) {
+  const parsed = parseYamlLinear(text);
+  if (parsed.problem)
     throw new TrainFlagError(
       'config',
-      `--config ${path}: invalid YAML: ${(error as Error).message}`,
+      `--config ${path}${parsed.problem.line ? `:${parsed.problem.line}` : ''}: invalid YAML: ${parsed.problem.message}`,
     );
-  }
+  const doc: unknown = parsed.doc.toJS();
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc))
     throw new TrainFlagError('config', `--config ${path}: expected a mapping of train flags`);

@@ -225,7 +225,11 @@ export async function latestCompleteCheckpoint(
 
 /** Removes the oldest step-<N> directories so that `keep` remain. */
 export async function pruneCheckpoints(root: string, keep: number): Promise<void> {
-  const dirs = await listCheckpointDirs(root);
+  // Only checkpoints of ours (with a manifest) are counted and removed; a step-N folder
+  // without one was not written by this trainer.
+  const dirs = (await listCheckpointDirs(root)).filter(({ dir }) =>
+    existsSync(join(dir, MANIFEST_FILE)),
+  );
   for (const { dir } of dirs.slice(0, Math.max(0, dirs.length - keep)))
     await rm(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@
  * keys. `saveCheckpoint` writes a directory `from_pretrained` loads: config.json,
  * model.safetensors and the tokenizer files, all at once (temp directory, then rename).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeDirectoryAtomic, writeFileAtomic } from '@ner-launch/worker';
 import {
@@ -28,6 +28,8 @@ import { readSafetensors, readShardedSafetensors, writeSafetensorsFile } from '.
 import { readShardedCheckpoint } from './sharded-checkpoint.js';
 import type { StateDict } from './state-dict.js';
 import { readTorchCheckpoint } from './torch-zip.js';
+import { readBoundedFileSync, type WeightLimits } from './bounded-file.js';
+import { checkModelSize, type ModelUse } from '../model-size.js';
 
 /** The class name we load into and save as. */
 export const MODEL_CLASS = 'BertForTokenClassification';
@@ -40,6 +42,8 @@ export interface LoadPretrainedOptions {
   ignoreMismatchedSizes?: boolean;
   /** Hub revision, cache and network settings for hub ids. */
   hub?: HubOptions;
+  /** What the model is loaded for, which decides the memory its parameters need (default eval). */
+  use?: ModelUse;
 }
 
 /** A checkpoint ready to build a model from. */
@@ -68,19 +72,7 @@ export interface PretrainedCheckpoint {
 
 /** Parses a JSON object file; syntax errors name the file with line and column. */
 export function readJsonObjectFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new CheckpointError(
-      path,
-      missing ? 'file not found' : `cannot read (${(error as Error).message})`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const text = readBoundedFileSync(path).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -128,8 +120,29 @@ async function resolveDirectory(dirOrHubId: string, hub: HubOptions | undefined)
   }
 }
 
+/**
+ * What the weight file may hold for `expected` parameter shapes: each tensor at most the
+ * largest parameter, and in all at most twice the parameters (room for pre-training heads and
+ * other unused tensors) in the widest dtype (float64).
+ */
+function weightLimits(expected: Map<string, number[]>, configPath: string): WeightLimits {
+  let total = 0;
+  let largest = 0;
+  for (const shape of expected.values()) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    total += count;
+    largest = Math.max(largest, count);
+  }
+  return {
+    maxBytes: 2 * total * 8 + 2 ** 20,
+    maxTensorElements: largest,
+    source: `the model ${configPath} describes`,
+  };
+}
+
 async function readWeights(
   dir: string,
+  limits: WeightLimits,
 ): Promise<{ file: string; tensors: StateDict; storedDtypes: Map<string, ElementDtype> }> {
   const file = WEIGHT_FILES.map((name) => join(dir, name)).find((path) => existsSync(path));
   if (!file) {
@@ -144,11 +157,15 @@ async function readWeights(
           : ''),
     );
   }
-  if (file.endsWith('model.safetensors')) return { file, ...(await readSafetensors(file)) };
+  if (file.endsWith('model.safetensors')) return { file, ...(await readSafetensors(file, limits)) };
   if (file.endsWith('model.safetensors.index.json'))
-    return { file, ...(await readShardedSafetensors(file)) };
-  if (file.endsWith('pytorch_model.bin')) return { file, ...(await readTorchCheckpoint(file)) };
-  return { file, ...(await readShardedCheckpoint(file, readTorchCheckpoint)) };
+    return { file, ...(await readShardedSafetensors(file, limits)) };
+  if (file.endsWith('pytorch_model.bin'))
+    return { file, ...(await readTorchCheckpoint(file, limits)) };
+  return {
+    file,
+    ...(await readShardedCheckpoint(file, (shard) => readTorchCheckpoint(shard, limits))),
+  };
 }
 
 /**
@@ -158,7 +175,10 @@ async function readWeights(
 function vocabularySize(dir: string): { file: string; size: number } | undefined {
   const vocabPath = join(dir, 'vocab.txt');
   if (existsSync(vocabPath))
-    return { file: vocabPath, size: parseVocab(readFileSync(vocabPath, 'utf8')).length };
+    return {
+      file: vocabPath,
+      size: parseVocab(readBoundedFileSync(vocabPath).toString('utf8')).length,
+    };
   const tokenizerPath = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerPath)) return undefined;
   const model = readJsonObjectFile(tokenizerPath).model as { vocab?: unknown } | undefined;
@@ -183,6 +203,8 @@ export async function loadPretrained(
   const configPath = join(dir, 'config.json');
   const configJson = readJsonObjectFile(configPath);
   const config = parseBertConfig(configJson, configPath);
+  // Before any weight is read: a config describing more than memory holds fails here.
+  checkModelSize(config, configPath, options.use ?? 'eval');
   const dims = {
     vocabSize: config.vocabSize,
     hiddenSize: config.hiddenSize,
@@ -192,7 +214,13 @@ export async function loadPretrained(
     typeVocabSize: config.typeVocabSize,
     numLabels: options.numLabels ?? config.id2label.length,
   };
-  const weights = await readWeights(dir);
+  const expected = tokenClassificationShapes(dims);
+  // A classifier of another label count may be re-initialised: allow the larger of both.
+  const bound = tokenClassificationShapes({
+    ...dims,
+    numLabels: Math.max(dims.numLabels, config.id2label.length),
+  });
+  const weights = await readWeights(dir, weightLimits(bound, configPath));
   let normalised;
   try {
     normalised = normaliseKeys(weights.tensors, weights.file);
@@ -203,7 +231,6 @@ export async function loadPretrained(
     );
   }
 
-  const expected = tokenClassificationShapes(dims);
   const stateDict: StateDict = new Map();
   const storedDtypes = new Map<string, ElementDtype>();
   const unusedKeys: string[] = [];

@@ -4,7 +4,8 @@
  * Reading validates everything against the file size before touching data; writing emits
  * float32 tensors with `{"format": "pt"}` metadata, which transformers requires.
  */
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from './bounded-file.js';
 import { withAtomicFile } from '@ner-launch/worker';
 import { CheckpointError } from './checkpoint-error.js';
 import {
@@ -163,23 +164,21 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsCo
 }
 
 /** Reads one `.safetensors` file. */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new CheckpointError(path, `cannot read weight file (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  return parseSafetensors(bytes, path);
+export async function readSafetensors(
+  path: string,
+  limits: WeightLimits = NO_WEIGHT_LIMITS,
+): Promise<SafetensorsContents> {
+  return parseSafetensors(await readBoundedFile(path, limits.maxBytes, limits.source), path);
 }
 
 /** Reads a sharded safetensors checkpoint from its `model.safetensors.index.json`. */
-export async function readShardedSafetensors(indexPath: string): Promise<SafetensorsContents> {
+export async function readShardedSafetensors(
+  indexPath: string,
+  limits: WeightLimits = NO_WEIGHT_LIMITS,
+): Promise<SafetensorsContents> {
   const metadata: Record<string, string> = {};
   const merged = await readShardedCheckpoint(indexPath, async (shard) => {
-    const contents = await readSafetensors(shard);
+    const contents = await readSafetensors(shard, limits);
     Object.assign(metadata, contents.metadata);
     return contents;
   });

@@ -3,8 +3,8 @@
  * index whose `weight_map` names the shard file holding each tensor. The shards are read
  * with the format's own reader and checked against the index both ways.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { readBoundedFileSync } from './bounded-file.js';
 import { CheckpointError } from './checkpoint-error.js';
 import type { ElementDtype } from './element-decode.js';
 import type { StateDict } from './state-dict.js';
@@ -22,7 +22,7 @@ export async function readShardedCheckpoint(
 ): Promise<ShardContents> {
   let index: unknown;
   try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
+    index = JSON.parse(readBoundedFileSync(indexPath).toString('utf8'));
   } catch (error) {
     throw new CheckpointError(indexPath, `cannot read shard index (${(error as Error).message})`, {
       cause: error,

@@ -4,8 +4,7 @@
  * (magic, protocol and sys-info pickles, the state-dict pickle, then the raw storages).
  * The pickles go through the restricted unpickler; tensors are then gathered from storages.
  */
-import { readFile } from 'node:fs/promises';
-import { unzipSync } from 'fflate';
+import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from './bounded-file.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { decodeElements, ELEMENT_SIZE, type ElementDtype } from './element-decode.js';
 import type { StateDict } from './state-dict.js';
@@ -15,6 +14,7 @@ import {
   type StorageRef,
   type TensorRef,
 } from './torch-pickle.js';
+import { listZipEntries, readZipEntry } from './zip-archive.js';
 
 /** Tensors of a PyTorch checkpoint, converted to float32, with their stored dtypes. */
 export interface TorchCheckpointContents {
@@ -34,7 +34,9 @@ function isZip(bytes: Uint8Array): boolean {
 function materialise(
   refs: Map<string, TensorRef>,
   storageBytes: (storage: StorageRef) => Uint8Array,
+  limits: WeightLimits,
 ): Pick<TorchCheckpointContents, 'tensors' | 'storedDtypes'> {
+  checkViews(refs, limits);
   const decoded = new Map<string, Float32Array>();
   // A storage that backs exactly one tensor can be handed over without a copy; shared
   // (tied) storages are copied per tensor so no two parameters alias one buffer.
@@ -91,10 +93,40 @@ function materialise(
   return { tensors, storedDtypes };
 }
 
-function readZip(bytes: Uint8Array, file: string): TorchCheckpointContents {
-  let entries: Record<string, Uint8Array>;
+/**
+ * Refuses, before any tensor is built, views that need more memory than the file holds or the
+ * config allows: a tensor with more elements than its storage (stride 0 or overlapping
+ * strides repeat elements: a few hundred bytes could describe gigabytes) or than the largest
+ * parameter of the model, and a total beyond the byte limit.
+ */
+function checkViews(refs: Map<string, TensorRef>, limits: WeightLimits): void {
+  let total = 0;
+  for (const [name, { storage, shape }] of refs) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (shape.some((d) => d < 0) || !Number.isSafeInteger(count))
+      throw new Error(`tensor "${name}" has a malformed shape [${shape.join(', ')}]`);
+    if (count > storage.numel)
+      throw new Error(
+        `tensor "${name}" (shape [${shape.join(', ')}], ${count} elements) is a view repeating the ${storage.numel} elements of storage ${storage.key} (stride 0 or overlapping strides); a weight must have its own elements`,
+      );
+    if (count > limits.maxTensorElements)
+      throw new Error(
+        `tensor "${name}" has ${count} elements, more than the largest parameter of ${limits.source} (${limits.maxTensorElements})`,
+      );
+    total += count * 4;
+    if (total > limits.maxBytes)
+      throw new Error(
+        `the tensors need more than ${limits.maxBytes} bytes as float32, the limit for ${limits.source}`,
+      );
+  }
+}
+
+const ZIP_NAME_LIMIT = 100_000;
+
+function readZip(bytes: Uint8Array, file: string, limits: WeightLimits): TorchCheckpointContents {
+  let listed;
   try {
-    entries = unzipSync(bytes);
+    listed = listZipEntries(bytes);
   } catch (error) {
     throw new CheckpointError(
       file,
@@ -102,41 +134,74 @@ function readZip(bytes: Uint8Array, file: string): TorchCheckpointContents {
       { cause: error },
     );
   }
-  const pickles = Object.keys(entries).filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (listed.length > ZIP_NAME_LIMIT)
+    throw new CheckpointError(
+      file,
+      `zip archive has ${listed.length} entries, more than the ${ZIP_NAME_LIMIT} a checkpoint may have`,
+    );
+  const index = new Map(listed.map((entry) => [entry.name, entry]));
+  let declared = 0;
+  for (const entry of listed) {
+    declared += entry.size;
+    if (entry.size > limits.maxBytes || declared > limits.maxBytes)
+      throw new CheckpointError(
+        file,
+        `zip entry ${entry.name} declares ${entry.size} bytes (${declared} in all so far), more than the ${limits.maxBytes} bytes allowed for ${limits.source}`,
+      );
+  }
+  const read = (name: string): Uint8Array | undefined => {
+    const entry = index.get(name);
+    if (!entry) return undefined;
+    try {
+      return readZipEntry(bytes, entry);
+    } catch (error) {
+      throw new CheckpointError(file, `zip archive: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const entries = { get: read };
+  const pickles = [...index.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1)
     throw new CheckpointError(
       file,
       `zip archive is not a torch.save file: expected one <name>/data.pkl, found ${pickles.length}`,
     );
   const prefix = pickles[0]!.slice(0, -'data.pkl'.length);
-  const byteorder = entries[`${prefix}byteorder`];
+  const byteorder = entries.get(`${prefix}byteorder`);
   if (byteorder && new TextDecoder().decode(byteorder).trim() !== 'little')
     throw new CheckpointError(file, 'big-endian torch checkpoints are not supported');
   let refs: Map<string, TensorRef>;
   try {
-    refs = unpickleStateDict(entries[pickles[0]!]!, 0).tensors;
+    refs = unpickleStateDict(entries.get(pickles[0]!)!, 0).tensors;
   } catch (error) {
     throw new CheckpointError(file, `${pickles[0]}: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const result = materialise(refs, (storage) => {
-      const data = entries[`${prefix}data/${storage.key}`];
-      if (!data)
-        throw new Error(`storage entry ${prefix}data/${storage.key} is missing from the archive`);
-      const need = storage.numel * ELEMENT_SIZE[storage.dtype];
-      if (data.byteLength < need)
-        throw new Error(
-          `storage entry ${prefix}data/${storage.key} has ${data.byteLength} bytes, expected ${need}`,
-        );
-      return data;
-    });
+    const result = materialise(
+      refs,
+      (storage) => {
+        const data = entries.get(`${prefix}data/${storage.key}`);
+        if (!data)
+          throw new Error(`storage entry ${prefix}data/${storage.key} is missing from the archive`);
+        const need = storage.numel * ELEMENT_SIZE[storage.dtype];
+        if (data.byteLength < need)
+          throw new Error(
+            `storage entry ${prefix}data/${storage.key} has ${data.byteLength} bytes, expected ${need}`,
+          );
+        return data;
+      },
+      limits,
+    );
     return { ...result, format: 'zip' };
   } catch (error) {
     throw new CheckpointError(file, (error as Error).message, { cause: error });
   }
 }
 
-function readLegacy(bytes: Uint8Array, file: string): TorchCheckpointContents {
+function readLegacy(
+  bytes: Uint8Array,
+  file: string,
+  limits: WeightLimits,
+): TorchCheckpointContents {
   try {
     let pos = 0;
     const magic = unpicklePlain(bytes, pos);
@@ -178,11 +243,15 @@ function readLegacy(bytes: Uint8Array, file: string): TorchCheckpointContents {
       storageData.set(key, bytes.subarray(pos, pos + length));
       pos += length;
     }
-    const result = materialise(main.tensors, (storage) => {
-      const data = storageData.get(storage.key);
-      if (!data) throw new Error(`legacy storage ${storage.key} is missing`);
-      return data;
-    });
+    const result = materialise(
+      main.tensors,
+      (storage) => {
+        const data = storageData.get(storage.key);
+        if (!data) throw new Error(`legacy storage ${storage.key} is missing`);
+        return data;
+      },
+      limits,
+    );
     return { ...result, format: 'legacy' };
   } catch (error) {
     throw new CheckpointError(file, (error as Error).message, { cause: error });
@@ -190,19 +259,19 @@ function readLegacy(bytes: Uint8Array, file: string): TorchCheckpointContents {
 }
 
 /** Parses `torch.save` output held in memory; `file` is used in error messages only. */
-export function parseTorchCheckpoint(bytes: Uint8Array, file: string): TorchCheckpointContents {
-  return isZip(bytes) ? readZip(bytes, file) : readLegacy(bytes, file);
+export function parseTorchCheckpoint(
+  bytes: Uint8Array,
+  file: string,
+  limits: WeightLimits = NO_WEIGHT_LIMITS,
+): TorchCheckpointContents {
+  return isZip(bytes) ? readZip(bytes, file, limits) : readLegacy(bytes, file, limits);
 }
 
 /** Reads a `pytorch_model.bin` (or any `torch.save`d state dict) without executing it. */
-export async function readTorchCheckpoint(path: string): Promise<TorchCheckpointContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new CheckpointError(path, `cannot read weight file (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  return parseTorchCheckpoint(bytes, path);
+export async function readTorchCheckpoint(
+  path: string,
+  limits: WeightLimits = NO_WEIGHT_LIMITS,
+): Promise<TorchCheckpointContents> {
+  const bytes = await readBoundedFile(path, limits.maxBytes, limits.source);
+  return parseTorchCheckpoint(bytes, path, limits);
 }
