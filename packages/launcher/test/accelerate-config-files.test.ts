@@ -82,7 +82,7 @@ describe("accelerate's own test fixtures (tests/test_configs)", () => {
     assert.throws(() => readConfigFile(path), {
       message:
         `${path}:15: unknown keys invalid_key (line 15), another_invalid_key (line 16): neither accelerate nor ner-launch has them; ` +
-        'fix or remove them (keys that take effect: compute_environment, distributed_type, use_cpu, mixed_precision, backend, num_processes, gpu_ids, num_machines, machine_rank, main_process_ip, main_process_port, local_addr, same_network, rdzv_timeout, collective_timeout, max_restarts, monitor_interval, tee, log_dir, quiet, debug)',
+        'fix or remove them (keys that take effect: compute_environment, distributed_type, use_cpu, mixed_precision, backend, num_processes, gpu_ids, num_machines, machine_rank, main_process_ip, main_process_port, local_addr, same_network, rdzv_timeout, restart_rdzv_timeout, collective_timeout, max_restarts, monitor_interval, tee, log_dir, quiet, debug)',
     });
   });
 
@@ -108,7 +108,7 @@ describe("accelerate's own test fixtures (tests/test_configs)", () => {
       ':13: mpirun_config: {"mpirun_ccl":"1","mpirun_hostfile":"/home/user/hostfile"} asks for mpirun to start the workers of every machine, which ner-launch does not do; remove it and run ner-launch on each machine with its --machine_rank (see configs/slurm-multi-node.sbatch)',
     ],
     // accelerate's own fixture repeats `debug`; ner-launch refuses duplicate keys before anything else.
-    ['0_30_0_sagemaker.yaml', ':6: not valid YAML: Map keys must be unique'],
+    ['0_30_0_sagemaker.yaml', ':6: not valid YAML: duplicate key "debug"'],
   ];
   for (const [name, message] of refused) {
     it(`refuses ${name} in one line naming the key, the value and what to use instead`, () => {

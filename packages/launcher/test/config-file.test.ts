@@ -35,7 +35,7 @@ describe('parseConfigText', () => {
   it('rejects an unknown key naming the file, line and key', () => {
     assert.throws(() => parseConfigText('num_processes: 2\nnum_procs: 3\n', 'my.yaml'), {
       message:
-        'my.yaml:2: num_procs: unknown key: neither accelerate nor ner-launch has it; fix or remove it (keys that take effect: compute_environment, distributed_type, use_cpu, mixed_precision, backend, num_processes, gpu_ids, num_machines, machine_rank, main_process_ip, main_process_port, local_addr, same_network, rdzv_timeout, collective_timeout, max_restarts, monitor_interval, tee, log_dir, quiet, debug)',
+        'my.yaml:2: num_procs: unknown key: neither accelerate nor ner-launch has it; fix or remove it (keys that take effect: compute_environment, distributed_type, use_cpu, mixed_precision, backend, num_processes, gpu_ids, num_machines, machine_rank, main_process_ip, main_process_port, local_addr, same_network, rdzv_timeout, restart_rdzv_timeout, collective_timeout, max_restarts, monitor_interval, tee, log_dir, quiet, debug)',
     });
   });
 
@@ -62,7 +62,7 @@ describe('parseConfigText', () => {
     assert.throws(() => parseConfigText('a: [1,\n', 'bad.yaml'), /bad\.yaml.*not valid YAML/);
     assert.throws(() => parseConfigText('- 1\n', 'list.yaml'), /list\.yaml: expected a mapping/);
     assert.throws(() => parseConfigText('num_processes: 1\nnum_processes: 2\n', 'dup.yaml'), {
-      message: 'dup.yaml:2: not valid YAML: Map keys must be unique',
+      message: 'dup.yaml:2: not valid YAML: duplicate key "num_processes"',
     });
   });
 
