@@ -86,7 +86,7 @@ describe('flagsFromArgv', () => {
       /expected a number > 0/,
     );
     assert.throws(() => parse(['--mixed_precision', 'fp8']), /Invalid values/);
-    assert.throws(() => parse(['--backend', 'cuda']), /Invalid values/);
+    assert.throws(() => parse(['--backend', 'webgpu']), /Invalid values/);
   });
 
   it('reads a bare --tee as 3 (both streams)', () => {
