@@ -33,6 +33,26 @@ export interface ParameterAccess {
   update(name: string, update: (values: Float32Array) => void): void;
 }
 
+/** Param groups (copied; a parameter in two groups is refused) and torch's default betas and eps. */
+export function adamwSettings(
+  groups: readonly AdamWGroup[],
+  options: AdamWOptions,
+): { groups: AdamWGroup[]; beta1: number; beta2: number; eps: number } {
+  const seen = new Set<string>();
+  for (const group of groups)
+    for (const name of group.params) {
+      if (seen.has(name)) throw new Error(`AdamW: parameter ${name} appears in two param groups`);
+      seen.add(name);
+    }
+  const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+  return {
+    groups: groups.map((group) => ({ ...group, params: [...group.params] })),
+    beta1,
+    beta2,
+    eps: options.eps ?? 1e-8,
+  };
+}
+
 /** torch.optim.AdamW over named host gradients. */
 export class AdamW {
   readonly groups: AdamWGroup[];
@@ -42,15 +62,12 @@ export class AdamW {
   private readonly state = new Map<string, AdamWState>();
 
   constructor(groups: AdamWGroup[], options: AdamWOptions = {}) {
-    const seen = new Set<string>();
-    for (const group of groups)
-      for (const name of group.params) {
-        if (seen.has(name)) throw new Error(`AdamW: parameter ${name} appears in two param groups`);
-        seen.add(name);
-      }
-    this.groups = groups.map((group) => ({ ...group, params: [...group.params] }));
-    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
-    this.eps = options.eps ?? 1e-8;
+    ({
+      groups: this.groups,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+    } = adamwSettings(groups, options));
   }
 
   /** The state of one parameter, if it has been stepped. */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParameterStore } from '../model/parameter-store.js';
-import type { AdamWGroup, AdamWOptions, AdamWState } from './adamw.js';
+import { adamwSettings, type AdamWGroup, type AdamWOptions, type AdamWState } from './adamw.js';
 
 interface DeviceState {
   step: number;
@@ -23,15 +23,12 @@ export class DeviceAdamW {
   private readonly state = new Map<string, DeviceState>();
 
   constructor(groups: AdamWGroup[], options: AdamWOptions = {}) {
-    const seen = new Set<string>();
-    for (const group of groups)
-      for (const name of group.params) {
-        if (seen.has(name)) throw new Error(`AdamW: parameter ${name} appears in two param groups`);
-        seen.add(name);
-      }
-    this.groups = groups.map((group) => ({ ...group, params: [...group.params] }));
-    [this.beta1, this.beta2] = options.betas ?? [0.9, 0.999];
-    this.eps = options.eps ?? 1e-8;
+    ({
+      groups: this.groups,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+    } = adamwSettings(groups, options));
   }
 
   /** One step with `gradients` (already reduced and clipped); parameters without one are left alone. */
