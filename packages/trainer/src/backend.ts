@@ -29,11 +29,6 @@ export async function registerGradients(): Promise<void> {
   gradientsRegistered = true;
 }
 
-/** The directory of the TensorFlow install `ner-launch setup tensorflow` made, if any. */
-export function installedTensorflowPackage(): string | undefined {
-  return findTensorflowInstall()?.dir;
-}
-
 /** Settings of the math library behind a backend. */
 export interface BackendOptions {
   /** Threads of its intra- and inter-op pools (tensorflow; wasm always runs one). */
@@ -47,7 +42,7 @@ export async function initBackendProfile(
 ): Promise<BackendProfile> {
   await registerGradients();
   const chosen: ConcreteBackend =
-    requested === 'auto' ? (installedTensorflowPackage() ? 'tensorflow' : 'wasm') : requested;
+    requested === 'auto' ? (findTensorflowInstall() ? 'tensorflow' : 'wasm') : requested;
   switch (chosen) {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, installedTensorflowPackage } from '../src/backend.js';
+import { initBackend } from '../src/backend.js';
+import { findTensorflowInstall } from '../src/backends/tensorflow-install.js';
 
 test('wasm backend initialises and differentiates erf through the bundled gradients', async () => {
   assert.equal(await initBackend('wasm'), 'wasm');
@@ -12,5 +13,5 @@ test('wasm backend initialises and differentiates erf through the bundled gradie
 });
 
 test('auto picks tensorflow where it is set up, else the zero-install wasm', async () => {
-  assert.equal(await initBackend('auto'), installedTensorflowPackage() ? 'tensorflow' : 'wasm');
+  assert.equal(await initBackend('auto'), findTensorflowInstall() ? 'tensorflow' : 'wasm');
 });
