@@ -29,13 +29,27 @@ function maxAbsDiff(a: Float32Array | Int32Array | Uint8Array, b: typeof a): num
   return max;
 }
 
-/** A matmul and the gradients of a small layer (matmul, bias, gelu-like erf, softmax loss). */
+/**
+ * Matrix products with every transpose combination (plain and as a batch of one, the two routes
+ * tensorflow-matmul.ts takes) and the gradients of a small layer (matmul, bias, gelu-like erf,
+ * softmax loss).
+ */
 function compute(): { product: Float32Array; gradW: Float32Array; gradB: Float32Array } {
   return tf.tidy(() => {
     const x = tf.tensor2d(values(64 * 48, 1), [64, 48]);
     const w = tf.tensor2d(values(48 * 32, 2), [48, 32]);
     const b = tf.tensor1d(values(32, 3));
-    const product = tf.matMul(x, w).dataSync() as Float32Array;
+    const xT = tf.transpose(x);
+    const wT = tf.transpose(w);
+    const products = [
+      tf.matMul(x, w),
+      tf.matMul(xT, w, true, false),
+      tf.matMul(x, wT, false, true),
+      tf.matMul(xT, wT, true, true),
+      tf.matMul(tf.expandDims(xT, 0), tf.expandDims(w, 0), true, false),
+      tf.matMul(tf.expandDims(x, 0), tf.expandDims(w, 0)),
+    ];
+    const product = tf.concat(products.map((p) => tf.reshape(p, [-1]))).dataSync() as Float32Array;
     const loss = (wv: tf.Tensor, bv: tf.Tensor): tf.Scalar => {
       const h = tf.add(tf.matMul(x, wv as tf.Tensor2D), bv);
       const act = tf.mul(h, tf.add(1, tf.erf(tf.div(h, Math.SQRT2))));
@@ -104,17 +118,21 @@ describe('tensorflow backend (libtensorflow from ner-launch setup tensorflow)', 
     },
   );
 
-  it('computes a matmul and gradients equal to wasm within 1e-5', { skip }, async () => {
-    await initBackend('wasm');
-    const onWasm = compute();
-    await initBackend('tensorflow');
-    const onTf = compute();
-    assert.ok(maxAbsDiff(onTf.product, onWasm.product) < 1e-5, 'matmul');
-    assert.ok(maxAbsDiff(onTf.gradW, onWasm.gradW) < 1e-5, 'gradient of W');
-    assert.ok(maxAbsDiff(onTf.gradB, onWasm.gradB) < 1e-5, 'gradient of b');
-    // The gradient is not trivially zero.
-    assert.ok(Math.max(...onTf.gradW.map(Math.abs)) > 1e-4);
-  });
+  it(
+    'computes matmuls (each transpose combination) and gradients equal to wasm within 1e-5',
+    { skip },
+    async () => {
+      await initBackend('wasm');
+      const onWasm = compute();
+      await initBackend('tensorflow');
+      const onTf = compute();
+      assert.ok(maxAbsDiff(onTf.product, onWasm.product) < 1e-5, 'matmul');
+      assert.ok(maxAbsDiff(onTf.gradW, onWasm.gradW) < 1e-5, 'gradient of W');
+      assert.ok(maxAbsDiff(onTf.gradB, onWasm.gradB) < 1e-5, 'gradient of b');
+      // The gradient is not trivially zero.
+      assert.ok(Math.max(...onTf.gradW.map(Math.abs)) > 1e-4);
+    },
+  );
 
   it(
     'sizes libtensorflow thread pools from intraOpThreads / interOpThreads',

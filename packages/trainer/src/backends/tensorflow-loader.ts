@@ -21,6 +21,8 @@ import {
   type TensorflowInstall,
 } from './tensorflow-install.js';
 
+import { routeMatrixProductsToMatMul } from './tensorflow-matmul.js';
+
 export { findTensorflowInstall, type TensorflowInstall } from './tensorflow-install.js';
 
 /** Thread pools of libtensorflow; unset = TensorFlow's default (one thread per core each). */
@@ -153,6 +155,7 @@ export async function loadTensorflowBackend(
     NodeJSKernelBackend: BackendConstructor;
   };
   require(join(packageDir, 'dist', 'register_all_kernels.js'));
+  routeMatrixProductsToMatMul();
   if (!tf.findBackendFactory('tensorflow'))
     tf.registerBackend(
       'tensorflow',
