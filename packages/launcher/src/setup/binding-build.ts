@@ -6,7 +6,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NAPI_VERSION } from '@ner-launch/trainer/tensorflow-install';
+import { FUSED_OPS_SOURCE, NAPI_VERSION } from '@ner-launch/trainer/tensorflow-install';
 import { outputTail, runCommand } from './run-command.js';
 import { SetupError } from './setup-error.js';
 
@@ -126,4 +126,34 @@ export async function buildQuietLoader(
   ]);
   if (result.status !== 0)
     throw new SetupError(`compiling ${source} failed`, outputTail(result.output));
+}
+
+/**
+ * Compiles the trainer's fused CPU kernels (tensorflow-fused-ops.cc) against the install's
+ * TensorFlow C headers into `output`. Left unlinked: libtensorflow, loaded first with
+ * RTLD_GLOBAL, provides the TF_* symbols. -ffp-contract=off keeps the kernels' float32
+ * operation order (see the source).
+ */
+export async function buildFusedOps(
+  packageDir: string,
+  output: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const result = await runCommand(env.CXX || 'g++', [
+    '-x',
+    'c++',
+    '-std=c++17',
+    '-shared',
+    '-fPIC',
+    '-O3',
+    '-ffp-contract=off',
+    '-fno-math-errno',
+    `-I${join(packageDir, 'deps', 'include')}`,
+    FUSED_OPS_SOURCE,
+    '-o',
+    output,
+    '-lpthread',
+  ]);
+  if (result.status !== 0)
+    throw new SetupError(`compiling ${FUSED_OPS_SOURCE} failed`, outputTail(result.output));
 }

@@ -29,7 +29,7 @@ import errno, json, os, re, shutil, sys, zipfile
 spec = json.loads(sys.argv[1]); dest = spec["dest"]; gpu = spec["gpu"]
 rules = [
     (re.compile(r"^tensorflow/(libtensorflow_cc\.so\.2|libtensorflow_framework\.so\.2)$"), r"lib/\1"),
-    (re.compile(r"^tensorflow/include/(tensorflow/c/.+|tensorflow/core/platform/ctstring[^/]*\.h|tsl/platform/ctstring[^/]*\.h|xla/tsl/c/[^/]+)$"), r"include/\1"),
+    (re.compile(r"^tensorflow/include/(tensorflow/c/.+|tensorflow/core/platform/ctstring[^/]*\.h|tsl/platform/ctstring[^/]*\.h|tsl/platform/platform\.h|tensorflow/core/common_runtime/next_pluggable_device/c/[^/]+\.h|xla/tsl/c/[^/]+)$"), r"include/\1"),
 ]
 if gpu:
     rules.append((re.compile(r"^(nvidia/[^/]+/lib/[^/]+)$"), r"\1"))

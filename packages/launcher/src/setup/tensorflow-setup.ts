@@ -20,6 +20,7 @@ import {
   NAPI_VERSION,
   TFJS_NODE_VERSION,
   bindingPath,
+  fusedOpsLibraryPath,
   quietLoaderPath,
   readTensorflowInstall,
   tensorflowLibraries,
@@ -31,6 +32,7 @@ import {
 } from '@ner-launch/trainer/tensorflow-install';
 import {
   buildBinding,
+  buildFusedOps,
   buildQuietLoader,
   checkCompiler,
   nodeGypScript,
@@ -99,7 +101,7 @@ function removeAbandonedTemps(root: string): void {
 async function checkInstallLoads(installDir: string, expected: string): Promise<string> {
   const binding = bindingPath(installDir);
   const script = [
-    `const error = require(${JSON.stringify(quietLoaderPath(installDir))}).loadQuietly(${JSON.stringify(tensorflowLibraries(installDir))});`,
+    `const error = require(${JSON.stringify(quietLoaderPath(installDir))}).loadQuietly(${JSON.stringify([...tensorflowLibraries(installDir), fusedOpsLibraryPath(installDir)])});`,
     'if (error) throw new Error(error);',
     `process.stdout.write('TF_VERSION=' + require(${JSON.stringify(binding)}).TF_Version);`,
   ].join('\n');
@@ -126,9 +128,12 @@ export async function setupTensorflow(
   const root = tensorflowCacheDir(env);
   const finalDir = join(root, tensorflowInstallKey(source.version, build));
   const existing = readTensorflowInstall(finalDir);
-  if (existing) return { status: 'already-set-up', dir: finalDir, manifest: existing.manifest };
+  if (existing && existsSync(fusedOpsLibraryPath(finalDir)))
+    return { status: 'already-set-up', dir: finalDir, manifest: existing.manifest };
+  if (existing)
+    options.progress(`${finalDir} predates the fused kernels of this version: rebuilding it`);
   // Setup renames a finished directory into place, so one without a manifest is not ours.
-  if (existsSync(finalDir))
+  if (!existing && existsSync(finalDir))
     throw new SetupError(
       `${finalDir} exists but is not a finished install (no manifest.json); remove it and run the setup again`,
     );
@@ -174,6 +179,7 @@ export async function setupTensorflow(
     options.progress(`[3/${steps}] building the tfjs-node binding (node-gyp)`);
     await buildBinding(packageDir, python.executable);
     await buildQuietLoader(quietLoaderPath(temp), env);
+    await buildFusedOps(packageDir, fusedOpsLibraryPath(temp), env);
     options.progress(`[4/${steps}] checking that the binding loads`);
     const loadedVersion = await checkInstallLoads(temp, source.version);
     const manifest: TensorflowManifest = {
@@ -190,7 +196,13 @@ export async function setupTensorflow(
     // mkdtemp made it private; the install is read by every checkout (and user) sharing the cache.
     chmodSync(temp, 0o755);
     try {
-      renameSync(temp, finalDir);
+      // An outdated install makes way only now that its replacement is complete.
+      if (existing) {
+        const outdated = `${temp}-outdated`;
+        renameSync(finalDir, outdated);
+        renameSync(temp, finalDir);
+        rmSync(outdated, { recursive: true, force: true });
+      } else renameSync(temp, finalDir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const raced = readTensorflowInstall(finalDir);

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CPU_PROFILE } from './cpu.js';
+import type { FusedOps } from './tensorflow-fused-ops.js';
 import { TENSORFLOW_PROFILE } from './tensorflow.js';
 import { WASM_PROFILE } from './wasm.js';
 
@@ -36,6 +37,11 @@ export interface BackendProfile {
   readonly nativeTransposedMatmul: boolean;
   /** Uniform [0, 1) numbers of `shape` for dropout masks, seeded (default: tfjs's randomUniform). */
   readonly uniform?: (shape: readonly number[], seed: number) => tf.Tensor;
+  /**
+   * Fused LayerNorm / GELU / AdamW kernels when the backend has them loaded (tensorflow with
+   * the install's tensorflow-fused-ops library); undefined: tfjs's composite ops.
+   */
+  readonly fusedOps?: () => FusedOps | undefined;
   /** `dataSync()` returns a fresh copy (wasm copies out of its heap) rather than the backend's storage. */
   readonly dataSyncCopies: boolean;
   /** What float32 math means here, for the `--mixed_precision` start-up line. */

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** tfjs-node release whose binding and kernels the setup builds; tfjs-core is pinned to it. */
 export const TFJS_NODE_VERSION = '4.22.0';
@@ -70,6 +71,20 @@ export function bindingPath(installDir: string): string {
 export function quietLoaderPath(installDir: string): string {
   return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'quiet_load.node');
 }
+
+/**
+ * The fused CPU kernels (tensorflow-fused-ops.cc) built into an install; loaded after
+ * libtensorflow. Versioned by name: a new kernel set is a new file, and an install without the
+ * current one is rebuilt by setup (the trainer falls back to tfjs's composite ops meanwhile).
+ */
+export function fusedOpsLibraryPath(installDir: string): string {
+  return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'ner_fused_ops_v1.so');
+}
+
+/** The source setup compiles into fusedOpsLibraryPath. */
+export const FUSED_OPS_SOURCE = fileURLToPath(
+  new URL('./tensorflow-fused-ops.cc', import.meta.url),
+);
 
 /** libtensorflow's two libraries in an install, in load order. */
 export function tensorflowLibraries(installDir: string): string[] {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   bindingPath,
   findTensorflowInstall,
+  fusedOpsLibraryPath,
   nvidiaDriverPresent,
   quietLoaderPath,
   tensorflowLibraries,
@@ -21,6 +22,7 @@ import {
   type TensorflowInstall,
 } from './tensorflow-install.js';
 
+import { markFusedOpsLibraryLoaded } from './tensorflow-fused-ops.js';
 import { routeMatrixProductsToMatMul } from './tensorflow-matmul.js';
 
 export { findTensorflowInstall, type TensorflowInstall } from './tensorflow-install.js';
@@ -105,6 +107,11 @@ function loadBinding(install: TensorflowInstall): TfjsBinding {
   if (!helper) return require(bindingPath(install.dir)) as TfjsBinding;
   const error = helper.loadQuietly(tensorflowLibraries(install.dir));
   if (error) throw new Error(error);
+  // The fused kernels register themselves into the libtensorflow just loaded. A failure here
+  // (an install from before them, a library that does not load) only costs speed.
+  const fusedOps = fusedOpsLibraryPath(install.dir);
+  if (existsSync(fusedOps) && helper.loadQuietly([fusedOps]) === undefined)
+    markFusedOpsLibraryLoaded();
   const muteStart =
     install.manifest.build === 'gpu' &&
     !nvidiaDriverPresent() &&

@@ -1,5 +1,6 @@
 /** The intermediate layer's activations, as HF's ACT2FN defines them. */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 import type { HiddenAct } from './config.js';
 
 const SQRT_HALF = Math.SQRT1_2;
@@ -29,7 +30,7 @@ const exactGelu = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => 
 export function activation(x: tf.Tensor, act: HiddenAct): tf.Tensor {
   switch (act) {
     case 'gelu':
-      return exactGelu(x);
+      return currentBackendProfile().fusedOps?.()?.gelu(x) ?? exactGelu(x);
     case 'gelu_new': {
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);

@@ -1,5 +1,6 @@
 /** nn.LayerNorm over the last axis (biased variance, eps inside the square root, as torch). */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 
 /**
  * The forward pass is the textbook one; the backward pass is LayerNorm's closed-form gradient
@@ -43,13 +44,15 @@ function layerNormWithGradient(eps: number) {
 
 const byEps = new Map<number, ReturnType<typeof layerNormWithGradient>>();
 
-/** (x - mean) / sqrt(var + eps) * weight + bias over the last axis. */
+/** (x - mean) / sqrt(var + eps) * weight + bias over the last axis (fused where the backend can). */
 export function layerNorm(
   x: tf.Tensor,
   weight: tf.Tensor,
   bias: tf.Tensor,
   eps: number,
 ): tf.Tensor {
+  const fused = currentBackendProfile().fusedOps?.();
+  if (fused) return fused.layerNorm(x, weight, bias, eps);
   let op = byEps.get(eps);
   if (!op) byEps.set(eps, (op = layerNormWithGradient(eps)));
   return op(x, weight, bias);

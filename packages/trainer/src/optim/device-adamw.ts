@@ -2,9 +2,11 @@
  * torch.optim.AdamW (decoupled weight decay, bias correction, eps outside the square root) as
  * tensor ops, for backends whose tensors live outside a bounded heap (tensorflow): parameters,
  * gradients and both moments stay on the device and nothing is read back per step. The same
- * arithmetic as the host `adamwUpdate` (optim/adamw.ts), op for op in float32.
+ * arithmetic as the host `adamwUpdate` (optim/adamw.ts), op for op in float32, as tensor ops or
+ * as the backend's fused kernel (NerAdamW in tensorflow-fused-ops.cc: the same order, one pass).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { currentBackendProfile } from '../backends/profile.js';
 import type { ParameterStore } from '../model/parameter-store.js';
 import { adamwSettings, type AdamWGroup, type AdamWOptions, type AdamWState } from './adamw.js';
 
@@ -34,6 +36,8 @@ export class DeviceAdamW {
   /** One step with `gradients` (already reduced and clipped); parameters without one are left alone. */
   step(gradients: ReadonlyMap<string, tf.Tensor>, params: ParameterStore): void {
     const f = Math.fround;
+    // One pass per parameter where the backend has the fused kernel, else 14 tensor ops.
+    const fused = currentBackendProfile().fusedOps?.();
     for (const group of this.groups) {
       for (const name of group.params) {
         const grad = gradients.get(name);
@@ -50,6 +54,19 @@ export class DeviceAdamW {
         const next = tf.tidy(() => {
           const m0 = previous?.expAvg ?? tf.zerosLike(param);
           const v0 = previous?.expAvgSq ?? tf.zerosLike(param);
+          if (fused) {
+            const constants = [
+              1 - group.lr * group.weightDecay,
+              1 - this.beta1,
+              this.beta2,
+              1 - this.beta2,
+              correction2Sqrt,
+              this.eps,
+              -stepSize,
+            ].map(f);
+            const { param: updated, m, v } = fused.adamw(param, grad, m0, v0, constants);
+            return { updated, m, v };
+          }
           const g = tf.reshape(grad, param.shape);
           const decayed = tf.mul(param, tf.scalar(f(1 - group.lr * group.weightDecay)));
           const m = tf.add(m0, tf.mul(tf.scalar(f(1 - this.beta1)), tf.sub(g, m0)));
