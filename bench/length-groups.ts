@@ -1,11 +1,13 @@
 /**
  * Length-grouped slices (packages/trainer/src/memory/length-groups.ts) on real sentence lengths:
- * the time of one training step's forward + backward (computeStepGradients, MiniLM shape, tfjs-wasm,
- * one process) on batches of 16 drawn from a corpus's word-piece lengths, unsplit and under
- * several cost-model settings (attention slowdown : fixed slice cost in tokens). Settings run in
- * a rotating order on the same batches, so drift of a shared machine spreads over all of them;
- * the first batch is a warm-up. Writes bench/results/length-groups.json.
- *   npm run bench -- length-groups [--settings 17:60,2:60,2:30] [--batches 12]
+ * the time of one training step's forward + backward (accumulateStepGradients into the gradient
+ * sink the backend's profile uses, MiniLM shape, one process) on batches drawn from a corpus's
+ * word-piece lengths, unsplit and under several cost-model settings (attention slowdown : fixed
+ * slice cost in tokens). Settings run in a rotating order on the same batches, so drift of a
+ * shared machine spreads over all of them; the first batch is a warm-up. Writes
+ * bench/results/length-groups[-<backend>].json.
+ *   npm run bench -- length-groups [--backend wasm|tensorflow] [--batch 16] [--world 2]
+ *     [--settings 17:60,2:60,2:30] [--batches 12]
  *     [--data ../shared/data/turku-ner/train.csv] [--vocab DIR holding vocab.txt]
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -14,8 +16,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BertForTokenClassification,
   BertTokenizer,
-  computeStepGradients,
-  initBackend,
+  initBackendProfile,
   loadTokenizerFiles,
   mulberry32,
   parseBertConfig,
@@ -24,10 +25,14 @@ import {
   type HostBatch,
 } from '@ner-launch/trainer';
 import { lengthGroups, sliceCostModel } from '../packages/trainer/src/memory/length-groups.js';
+import { accumulateStepGradients } from '../packages/trainer/src/memory/micro-batches.js';
+import {
+  DeviceGradientSink,
+  HostGradientSink,
+} from '../packages/trainer/src/model/gradient-sink.js';
 import { writeResult } from './model-throughput.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const BATCH = 16;
 const MAX_LEN = 128;
 
 function flag(name: string, fallback: string): string {
@@ -90,8 +95,11 @@ const settings = flag('settings', '17:60,2:60,2:30,2:90,4:60')
     return { label: s, slowdown: slowdown!, overhead: overhead! };
   });
 const batches = Number(flag('batches', '12'));
+const BATCH = Number(flag('batch', '16'));
+const worldSize = Number(flag('world', '2'));
 
-const backend = await initBackend('wasm');
+const profile = await initBackendProfile(flag('backend', 'wasm') as 'wasm' | 'tensorflow');
+const backend = profile.name;
 const lengths = await corpusLengths(dataFile, vocabDir);
 const config = parseBertConfig(
   {
@@ -131,20 +139,19 @@ for (let b = 0; b < batches + 1; b++) {
     batchSize: BATCH,
     seqLen: host.seqLen,
     backend,
-    worldSize: 2,
+    worldSize,
     mode: 'train',
   });
   const line: string[] = [];
   for (let k = 0; k < variants.length; k++) {
     const variant = variants[(k + b) % variants.length]!;
+    const sink = profile.deviceResident ? new DeviceGradientSink() : new HostGradientSink();
     const start = performance.now();
-    computeStepGradients(
-      model,
-      host,
-      { ...plan, lengthGrouping: variant.grouping },
-      { training: true },
-    );
+    accumulateStepGradients(model, host, { ...plan, lengthGrouping: variant.grouping }, sink, {
+      training: true,
+    });
     const ms = performance.now() - start;
+    if (sink instanceof DeviceGradientSink) sink.clear();
     const slices = variant.grouping
       ? lengthGroups(rowLengths, plan.microBatchSize, variant.grouping).length
       : Math.ceil(BATCH / plan.microBatchSize);
@@ -176,9 +183,9 @@ for (const row of rows)
   process.stderr.write(
     `[length-groups] ${row.setting}: ${row.seconds.toFixed(1)} s, ${row.ratioToUnsplit.toFixed(3)} of unsplit, ${row.slicesPerBatch.toFixed(2)} slices/batch\n`,
   );
-const out = await writeResult('length-groups', {
-  description:
-    'forward+backward time of training batches of 16 with real word-piece lengths (MiniLM shape, tfjs-wasm, 1 process), unsplit and length-grouped under cost-model settings "attention slowdown:slice cost in tokens"',
+const out = await writeResult(backend === 'wasm' ? 'length-groups' : `length-groups-${backend}`, {
+  description: `forward+backward time of training batches of ${BATCH} with real word-piece lengths (MiniLM shape, ${backend}, 1 process, memory plan for ${worldSize} process(es) on the machine), unsplit and length-grouped under cost-model settings "attention slowdown:slice cost in tokens"`,
+  command: `node --import tsx bench/length-groups.ts ${process.argv.slice(2).join(' ')}`,
   data: dataFile,
   batches,
   paddedOverReal: paddedTokens / realTokens,

@@ -1,8 +1,9 @@
 /**
  * The fused CPU kernels of the tensorflow backend (tensorflow-fused-ops.cc) against the tfjs
  * composite ops they replace, on the same backend: LayerNorm and exact GELU values and
- * gradients within 2e-6 (two float32 operation orders; the kernels sum rows in double), and the
- * AdamW update bit-identical to DeviceAdamW's 14 tensor ops (same float32 operations, same order,
+ * gradients within 2e-6 (two float32 operation orders; the kernels sum rows in double), dropout's
+ * mask (its keep rate, its dependence on the seed only, the same mask in the backward pass), and
+ * the AdamW update bit-identical to DeviceAdamW's 14 tensor ops (same float32 operations, same order,
  * no fused multiply-add).
  */
 import assert from 'node:assert/strict';
@@ -82,6 +83,30 @@ describe('fused kernels of the tensorflow backend', { skip }, () => {
     const composite = withoutFusedOps(() => run((a) => activation(a, 'gelu')));
     assert.ok(maxAbsDiff(ours.value, composite.value) < TOLERANCE * 4, 'values');
     assert.ok(maxAbsDiff(ours.grad, composite.grad) < TOLERANCE * 4, 'gradient');
+  });
+
+  it('dropout: keeps 1 - rate of the elements, scaled; the seed alone fixes the mask; backward reuses it', () => {
+    const rate = 0.1;
+    const x = tf.add(tf.abs(seeded([1000, 1000], 7)), 0.5); // no zeros of its own
+    const y = fused.dropout(x, rate, 1234);
+    const kept = tf.notEqual(y, 0);
+    const keptFraction = tf.mean(tf.cast(kept, 'float32')).dataSync()[0]!;
+    // 1e6 Bernoulli(0.9) draws: standard deviation 3e-4.
+    assert.ok(Math.abs(keptFraction - (1 - rate)) < 2e-3, `kept ${keptFraction}`);
+    const expected = tf.where(kept, tf.div(x, 1 - rate), tf.zerosLike(x));
+    assert.ok(maxAbsDiff(y, expected) < 1e-6, 'kept elements are x / (1 - rate)');
+    // The same seed gives the same mask on another tensor of the shape; another seed does not.
+    const again = tf.notEqual(fused.dropout(tf.onesLike(x), rate, 1234), 0);
+    assert.equal(tf.sum(tf.cast(tf.notEqual(again, kept), 'int32')).dataSync()[0], 0);
+    const other = tf.notEqual(fused.dropout(tf.onesLike(x), rate, 1235), 0);
+    assert.ok(tf.sum(tf.cast(tf.notEqual(other, kept), 'int32')).dataSync()[0]! > 100000);
+    // Gradient: the upstream gradient through the same mask and scale.
+    const upstream = seeded([1000, 1000], 8);
+    const grad = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fused.dropout(a, rate, 1234), upstream)))(
+      x,
+    );
+    const expectedGrad = tf.where(kept, tf.div(upstream, 1 - rate), tf.zerosLike(x));
+    assert.ok(maxAbsDiff(grad, expectedGrad) < 1e-6, 'gradient');
   });
 
   it('AdamW: three steps bit-identical to the tensor-op update', () => {

@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { WASM_SLICE_COSTS } from '../src/backends/wasm.js';
 import {
-  ATTENTION_SLOWDOWN,
-  SLICE_OVERHEAD_TOKENS,
   lengthGroups,
   sliceCost,
   sliceCostModel,
@@ -44,7 +43,7 @@ function bruteForceCost(lengths: number[], maxRows: number, model: SliceCostMode
 test('groups cover each row once, sorted by length, within maxRows, at the cheapest cost', () => {
   let seed = 11;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
-  const model = sliceCostModel({ hiddenSize: 384, intermediateSize: 1536 });
+  const model = sliceCostModel({ hiddenSize: 384, intermediateSize: 1536 }, WASM_SLICE_COSTS);
   for (let trial = 0; trial < 40; trial++) {
     const n = 1 + (next() % 10);
     const lengths = Array.from({ length: n }, () => 3 + (next() % 125));
@@ -85,7 +84,7 @@ test('the Turku-like batch of the benchmark splits into a few slices', () => {
   const groups = lengthGroups(
     lengths,
     16,
-    sliceCostModel({ hiddenSize: 384, intermediateSize: 1536 }),
+    sliceCostModel({ hiddenSize: 384, intermediateSize: 1536 }, WASM_SLICE_COSTS),
   );
   assert.ok(groups.length >= 2 && groups.length <= 6, `${groups.length} slices`);
   const padded = 16 * 115;
@@ -93,21 +92,23 @@ test('the Turku-like batch of the benchmark splits into a few slices', () => {
   assert.ok(grouped < 0.75 * padded, `grouped ${grouped} padded positions vs ${padded}`);
 });
 
-test('the cost model charges attention in proportion to its slowdown; options override defaults', () => {
+test('the cost model charges attention in proportion to its slowdown', () => {
   const shape = { hiddenSize: 384, intermediateSize: 1536 };
-  const standard = sliceCostModel(shape);
-  assert.equal(standard.overheadTokens, SLICE_OVERHEAD_TOKENS);
+  const standard = sliceCostModel(shape, WASM_SLICE_COSTS);
+  assert.equal(standard.overheadTokens, WASM_SLICE_COSTS.overheadTokens);
   // One position of length: slowdown x 12h attention FLOPs over 6(4h² + 2hi) dense FLOPs.
   assert.ok(
     Math.abs(
       standard.attentionPerPosition -
-        (ATTENTION_SLOWDOWN * 12 * 384) / (6 * (4 * 384 * 384 + 2 * 384 * 1536)),
+        (WASM_SLICE_COSTS.attentionSlowdown * 12 * 384) / (6 * (4 * 384 * 384 + 2 * 384 * 1536)),
     ) < 1e-15,
   );
   const tuned = sliceCostModel(shape, { attentionSlowdown: 2, overheadTokens: 30 });
   assert.equal(tuned.overheadTokens, 30);
   assert.ok(
-    Math.abs(tuned.attentionPerPosition / standard.attentionPerPosition - 2 / ATTENTION_SLOWDOWN) <
-      1e-12,
+    Math.abs(
+      tuned.attentionPerPosition / standard.attentionPerPosition -
+        2 / WASM_SLICE_COSTS.attentionSlowdown,
+    ) < 1e-12,
   );
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
+import { WASM_SLICE_COSTS } from '../src/backends/wasm.js';
 import { sliceCostModel } from '../src/memory/length-groups.js';
 import {
   computeStepGradients,
@@ -194,7 +195,11 @@ test('length-grouped slices (rows sorted by length, each slice trimmed) give the
   compare(
     'grouped with the wasm cost model',
     full,
-    stepParameters({ microBatchSize: 6, recompute: false, lengthGrouping: sliceCostModel(CONFIG) }),
+    stepParameters({
+      microBatchSize: 6,
+      recompute: false,
+      lengthGrouping: sliceCostModel(CONFIG, WASM_SLICE_COSTS),
+    }),
   );
 });
 

@@ -1,10 +1,11 @@
 /** tfjs's pure-JavaScript kernels: slow, but the reference the other backends are checked against. */
+import { WASM_SLICE_COSTS } from './wasm.js';
 import type { BackendProfile } from './profile.js';
 
 export const CPU_PROFILE: BackendProfile = {
   name: 'cpu',
   deviceResident: false,
-  lengthGrouping: true,
+  lengthGrouping: WASM_SLICE_COSTS,
   nativeTransposedMatmul: false,
   dataSyncCopies: false,
   precisionNote: 'the cpu backend has no half-precision math: forward and backward run in float32',

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CPU_PROFILE } from './cpu.js';
+import type { SliceCostConstants } from '../memory/length-groups.js';
 import type { FusedOps } from './tensorflow-fused-ops.js';
 import { TENSORFLOW_PROFILE } from './tensorflow.js';
 import { WASM_PROFILE } from './wasm.js';
@@ -25,9 +26,10 @@ export interface BackendProfile {
   readonly deviceResident: boolean;
   /**
    * Run a batch's rows sorted by length, in slices trimmed to their own longest sentence (a
-   * CPU spends its time on padded positions; see memory/length-groups.ts).
+   * CPU spends its time on padded positions; see memory/length-groups.ts), with this backend's
+   * constants for the split's cost model; false: consecutive slices only where memory needs them.
    */
-  readonly lengthGrouping: boolean;
+  readonly lengthGrouping: SliceCostConstants | false;
   /**
    * True: matmuls pass transposed operands to the backend as flags (and use tfjs's own matmul
    * gradient). False: operands are transposed explicitly, since tfjs-wasm's BatchMatMul falls

@@ -15,6 +15,9 @@
  *   NerLayerNormGrad(dy, x, mean, inv_std, gamma) -> dx, dgamma, dbeta
  *   NerGelu(x) -> y                 0.5 x (1 + erf(x / sqrt 2))
  *   NerGeluGrad(dy, x) -> dx        dy (Phi(x) + x phi(x))
+ *   NerDropout(x, seed [1] int32; rate) -> y   x / (1 - rate) where a counter-based hash of
+ *     (seed, element index) keeps the element, else 0; its gradient is the same op on dy with the
+ *     same seed, so no mask is stored between forward and backward
  *   NerAdamW(param, grad, m, v, constants [7]) -> param', m', v'
  *     constants: 1 - lr wd, 1 - beta1, beta2, 1 - beta2, sqrt(1 - beta2^t), eps, -lr / (1 - beta1^t)
  *     (a tensor, not attributes: TensorFlow caches one kernel per distinct attribute value).
@@ -423,6 +426,79 @@ static void ComputeGeluGrad(void *kernel, TF_OpKernelContext *ctx) {
   ComputeElementwise(ctx, 2, GeluGradRange, "NerGeluGrad: dy and x must have the same shape");
 }
 
+/* ---------------------------------------------------------------- dropout */
+
+/* A 32-bit integer hash with good avalanche (lowbias32); vectorizes (32-bit multiplies only). */
+static inline uint32_t Mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+
+typedef struct {
+  const float *x;
+  float *y;
+  uint32_t key; /* Mix32(seed): decorrelates neighbouring seeds */
+  uint32_t threshold; /* keep when the hash's top 24 bits >= rate * 2^24 */
+  float scale;
+} Dropout;
+
+VECTOR_CLONES static void DropoutRange(void *context, int64_t begin, int64_t end) {
+  const Dropout *c = (const Dropout *)context;
+  const float *x = c->x;
+  float *y = c->y;
+  const uint32_t key = c->key, threshold = c->threshold;
+  const float scale = c->scale;
+  for (int64_t i = begin; i < end; i++) {
+    const uint32_t bits = Mix32((uint32_t)i ^ key) >> 8;
+    y[i] = x[i] * ((float)(bits >= threshold) * scale);
+  }
+}
+
+typedef struct {
+  float rate;
+} DropoutAttributes;
+
+static void *CreateDropout(TF_OpKernelConstruction *construction) {
+  DropoutAttributes *attributes = (DropoutAttributes *)calloc(1, sizeof *attributes);
+  TF_Status *status = TF_NewStatus();
+  TF_OpKernelConstruction_GetAttrFloat(construction, "rate", &attributes->rate, status);
+  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
+  TF_DeleteStatus(status);
+  return attributes;
+}
+
+static void ComputeDropout(void *kernel, TF_OpKernelContext *ctx) {
+  const float rate = ((const DropoutAttributes *)kernel)->rate;
+  if (!(rate >= 0.0f && rate < 1.0f)) return Fail(ctx, "NerDropout: rate must be in [0, 1)");
+  Tensors owned;
+  TF_Tensor *in[2] = {nullptr, nullptr};
+  TF_Status *status = TF_NewStatus();
+  for (int i = 0; i < 2 && TF_GetCode(status) == TF_OK; i++) {
+    TF_GetInput(ctx, i, &in[i], status);
+    owned.Add(in[i]);
+  }
+  const bool ok = TF_GetCode(status) == TF_OK;
+  if (!ok) TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  if (!ok) return;
+  if (TF_TensorType(in[0]) != TF_FLOAT || TF_TensorType(in[1]) != TF_INT32 ||
+      TF_TensorElementCount(in[1]) != 1)
+    return Fail(ctx, "NerDropout: x must be float32 and seed one int32");
+  int64_t dims[8];
+  const int num_dims = ShapeOf(in[0], dims);
+  if (num_dims < 0) return Fail(ctx, "NerDropout: rank above 8");
+  TF_Tensor *y = AllocateOutput(ctx, 0, dims, num_dims, owned);
+  if (!y) return;
+  const int32_t seed = *(const int32_t *)TF_TensorData(in[1]);
+  Dropout c = {Data(in[0]), Data(y), Mix32((uint32_t)seed ^ 0x2545f491u),
+               (uint32_t)(rate * 16777216.0f), 1.0f / (1.0f - rate)};
+  ParallelFor(TF_TensorElementCount(in[0]), ELEMENT_GRAIN, DropoutRange, &c);
+}
+
 /* ---------------------------------------------------------------- AdamW */
 
 typedef struct {
@@ -514,6 +590,8 @@ __attribute__((constructor)) static void RegisterFusedOps(void) {
   static const char *const kGeluOut[] = {"y: float", NULL};
   static const char *const kGeluGradIn[] = {"dy: float", "x: float", NULL};
   static const char *const kGeluGradOut[] = {"dx: float", NULL};
+  static const char *const kDropoutIn[] = {"x: float", "seed: int32", NULL};
+  static const char *const kDropoutOut[] = {"y: float", NULL};
   static const char *const kAdamWIn[] = {"param: float", "grad: float", "m: float", "v: float",
                                          "constants: float", NULL};
   static const char *const kAdamWOut[] = {"param_out: float", "m_out: float", "v_out: float",
@@ -524,6 +602,8 @@ __attribute__((constructor)) static void RegisterFusedOps(void) {
                ComputeLayerNormGrad) &&
       Register("NerGelu", kGeluIn, kGeluOut, NULL, CreateNothing, ComputeGelu) &&
       Register("NerGeluGrad", kGeluGradIn, kGeluGradOut, NULL, CreateNothing, ComputeGeluGrad) &&
+      Register("NerDropout", kDropoutIn, kDropoutOut, "rate: float", CreateDropout,
+               ComputeDropout) &&
       Register("NerAdamW", kAdamWIn, kAdamWOut, NULL, CreateNothing, ComputeAdamW);
   /* A failure was printed; the loader's probe finds the ops missing and keeps tfjs's own. */
 }

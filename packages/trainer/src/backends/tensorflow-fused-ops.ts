@@ -1,6 +1,6 @@
 /**
  * The fused CPU kernels of tensorflow-fused-ops.cc as tfjs ops with gradients: LayerNorm, exact
- * GELU and the AdamW update, each one pass over memory instead of one TensorFlow kernel per
+ * GELU, dropout and the AdamW update, each one pass over memory instead of one TensorFlow kernel per
  * elementwise step. Available when `ner-launch setup tensorflow` built the library into the
  * install and the loader loaded it; otherwise the model keeps tfjs's composite ops (same
  * formulas, float32 rounding apart).
@@ -12,6 +12,8 @@ import { runTensorflowOp, runTensorflowOpOutputs } from './tensorflow-ops.js';
 export interface FusedOps {
   layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor;
   gelu(x: tf.Tensor): tf.Tensor;
+  /** Inverted dropout whose mask is a function of `seed` and the element's position. */
+  dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor;
   /**
    * One AdamW update; `constants` = [1 - lr wd, 1 - beta1, beta2, 1 - beta2,
    * sqrt(1 - beta2^t), eps, -lr / (1 - beta1^t)], each rounded to float32.
@@ -55,6 +57,22 @@ const gelu = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 });
 
+/** x / (1 - rate) or 0 per element, by the (seed, position) hash; the backward pass reuses it. */
+function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  const apply = (t: tf.Tensor) =>
+    tf.tidy(() =>
+      runTensorflowOp(
+        'NerDropout',
+        [{ name: 'rate', float: rate }],
+        [t, tf.tensor1d([seed | 0], 'int32')],
+      ),
+    );
+  return tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: apply(inputs[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => apply(dy),
+  }))(x);
+}
+
 const TENSORFLOW_FUSED_OPS: FusedOps = {
   layerNorm(x, weight, bias, eps) {
     let op = layerNormByEps.get(eps);
@@ -62,6 +80,7 @@ const TENSORFLOW_FUSED_OPS: FusedOps = {
     return op(x, weight, bias);
   },
   gelu: (x) => gelu(x),
+  dropout,
   adamw(param, grad, m, v, constants) {
     const [updated, nextM, nextV] = tf.tidy(() =>
       runTensorflowOpOutputs('NerAdamW', [], [param, grad, m, v, tf.tensor1d([...constants])], 3),
@@ -94,7 +113,16 @@ export function tensorflowFusedOps(): FusedOps | undefined {
   if (available === undefined) {
     if (!libraryLoaded) return undefined;
     try {
-      tf.tidy(() => runTensorflowOp('NerGelu', [], [tf.scalar(1)]).dataSync());
+      // NerAdamW is registered last: present means the whole set is.
+      const one = () => tf.tensor1d([1]);
+      tf.tidy(() =>
+        runTensorflowOpOutputs(
+          'NerAdamW',
+          [],
+          [one(), one(), one(), one(), tf.tensor1d([1, 0.1, 0.9, 0.1, 1, 1e-8, -1e-3])],
+          3,
+        ),
+      );
       available = true;
     } catch {
       available = false;

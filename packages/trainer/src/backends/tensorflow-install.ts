@@ -78,7 +78,7 @@ export function quietLoaderPath(installDir: string): string {
  * current one is rebuilt by setup (the trainer falls back to tfjs's composite ops meanwhile).
  */
 export function fusedOpsLibraryPath(installDir: string): string {
-  return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'ner_fused_ops_v1.so');
+  return join(tfjsNodeDir(installDir), 'lib', `napi-v${NAPI_VERSION}`, 'ner_fused_ops_v2.so');
 }
 
 /** The source setup compiles into fusedOpsLibraryPath. */

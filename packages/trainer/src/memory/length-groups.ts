@@ -12,13 +12,14 @@ import { currentBackendProfile } from '../backends/profile.js';
 import type { BertConfig } from '../model/config.js';
 
 /**
- * Per-slice fixed cost in token-equivalents. Chosen by measurement: MiniLM training steps on six
- * Turku-length batches of 16 (tfjs-wasm, 2-core machine under load) took 0.51 of the
- * unsplit batches' time at 60, 0.54 at 25 (too many slices); before linear layers cached their
- * weight transposes a slice cost ~0.6 s (~130 tokens) and 50-120 did best. Both the slice cost
- * and a token's cost scale with the weight count, so the ratio carries over to bert-base.
+ * A backend's constants for the split (its profile holds them): the fixed cost of a slice in
+ * token-equivalents (op dispatch, weight-gradient products, accumulation), and how much slower
+ * a FLOP of attention's batched matmuls runs than one of the dense layers.
  */
-export const SLICE_OVERHEAD_TOKENS = 60;
+export interface SliceCostConstants {
+  overheadTokens: number;
+  attentionSlowdown: number;
+}
 
 /** What the split weighs: the fixed cost of a slice and how attention grows with length. */
 export interface SliceCostModel {
@@ -32,23 +33,13 @@ export interface SliceCostModel {
 }
 
 /**
- * How much slower a FLOP of attention's batched matmuls runs than one of the dense layers.
- * Measured when tfjs-wasm ran them in a scalar loop (~0.8-1.2 GFLOP/s against ~14-17 GFLOP/s
- * for the XNNPACK dense layers). Our SIMD kernel narrowed that gap, but slicing hardly depends on
- * it: on 12 Turku-length batches, slowdowns 2, 4 and 17 (fixed cost 30-90 tokens) all ran in
- * 0.52-0.54 of the unsplit time (bench/results/length-groups.json), so it stays.
- */
-export const ATTENTION_SLOWDOWN = 17;
-
-/**
- * The cost model for a BERT config on tfjs-wasm: per layer and token, dense layers take
- * 6(4h² + 2hi) FLOPs forward + backward and attention 12·h·L, so each position of length adds
- * slowdown·12h / 6(4h² + 2hi). The constants can be overridden to measure other settings
- * (bench/length-groups.ts).
+ * The cost model for a BERT config: per layer and token, dense layers take 6(4h² + 2hi) FLOPs
+ * forward + backward and attention 12·h·L, so each position of length adds
+ * slowdown·12h / 6(4h² + 2hi).
  */
 export function sliceCostModel(
   config: Pick<BertConfig, 'hiddenSize' | 'intermediateSize'>,
-  { overheadTokens = SLICE_OVERHEAD_TOKENS, attentionSlowdown = ATTENTION_SLOWDOWN } = {},
+  { overheadTokens, attentionSlowdown }: SliceCostConstants,
 ): SliceCostModel {
   const h = config.hiddenSize;
   const i = config.intermediateSize;
@@ -101,5 +92,6 @@ export function lengthGroups(
 export function lengthGroupingFor(
   config: Pick<BertConfig, 'hiddenSize' | 'intermediateSize'>,
 ): SliceCostModel | undefined {
-  return currentBackendProfile().lengthGrouping ? sliceCostModel(config) : undefined;
+  const constants = currentBackendProfile().lengthGrouping;
+  return constants ? sliceCostModel(config, constants) : undefined;
 }

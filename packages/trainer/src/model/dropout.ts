@@ -13,7 +13,10 @@ export interface DropoutContext {
 export function dropout(x: tf.Tensor, rate: number, context: DropoutContext): tf.Tensor {
   if (!context.training || rate === 0) return x;
   const seed = context.rng.int();
-  const draw = currentBackendProfile().uniform;
+  const profile = currentBackendProfile();
+  const fused = profile.fusedOps?.();
+  if (fused) return fused.dropout(x, rate, seed);
+  const draw = profile.uniform;
   const uniform = draw ? draw(x.shape, seed) : tf.randomUniform(x.shape, 0, 1, 'float32', seed);
   const keep = tf.cast(tf.greaterEqual(uniform, rate), 'float32');
   return tf.mul(x, tf.mul(keep, 1 / (1 - rate)));
