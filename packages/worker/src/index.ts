@@ -19,7 +19,12 @@ export {
   type WorkerEnv,
   type WorkerGroupSpec,
 } from './worker-env.js';
-export { Accelerator, type AcceleratorOptions, type NamedGradients } from './accelerator.js';
+export {
+  Accelerator,
+  gradientWireFor,
+  type AcceleratorOptions,
+  type NamedGradients,
+} from './accelerator.js';
 export {
   DistributedSampler,
   seededRandom,

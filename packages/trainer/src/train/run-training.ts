@@ -191,10 +191,12 @@ export async function runTraining(
     threads,
   });
   const backend = cuda ? 'cuda' : profile.name;
-  const cudaPlan = cuda ? planCudaPrecision(env.mixedPrecision, options.tf32) : undefined;
-  const precision = cudaPlan?.plan ?? planMixedPrecision(env.mixedPrecision, profile.name);
-  const accelerator =
-    deps.accelerator ?? (await Accelerator.create({ gradientWire: precision.gradientWire }));
+  // The launch config's --mixed_precision reaches the Accelerator through the worker env; the
+  // plan adds what the trainer does around its all-reduce (fp16 loss scaling, the log line).
+  const accelerator = deps.accelerator ?? (await Accelerator.create());
+  const mode = accelerator.mixedPrecision;
+  const cudaPlan = cuda ? planCudaPrecision(mode, options.tf32) : undefined;
+  const precision = cudaPlan?.plan ?? planMixedPrecision(mode, profile.name);
   const mainLog = accelerator.isMainProcess ? log : log.child({}, { level: 'warn' });
   try {
     // A save folder holding the user's own files is refused before anything is written.
