@@ -2,9 +2,10 @@
  * The questions of `ner-launch config` (accelerate config's, where they apply), independent of
  * the terminal: `ask` is a readline prompt in the CLI and a scripted answerer in tests.
  */
+import { DEFAULT_MAIN_PROCESS_PORT } from '@ner-launch/worker';
 import type { ConfigFileSettings } from './config-file.js';
 import { parseGpuIds } from './gpu-ids.js';
-import { LAUNCH_OPTIONS } from './launch-options.js';
+import { launchOption, type LaunchFlags } from './launch-options.js';
 
 /** Asks one question and returns the raw answer ('' = take the default). */
 export type Ask = (question: string) => Promise<string>;
@@ -59,7 +60,7 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
   let numMachines = 1;
   let machineRank = 0;
   let mainProcessIp: string | undefined;
-  let mainProcessPort = 29500;
+  let mainProcessPort = DEFAULT_MAIN_PROCESS_PORT;
   let sameNetwork = true;
   if (kind !== 'no') {
     numMachines = await askUntilValid(
@@ -84,7 +85,7 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
       mainProcessPort = await askUntilValid(
         ask,
         'What is the port you will use to communicate with the main process?',
-        29500,
+        DEFAULT_MAIN_PROCESS_PORT,
         integer(1, 65535),
       );
       sameNetwork = await askUntilValid(
@@ -125,17 +126,16 @@ export async function askConfigSettings(ask: Ask, gpuCount: number): Promise<Con
         return a;
       },
     );
-  const choicesOf = (key: string): readonly string[] =>
-    LAUNCH_OPTIONS.find((o) => o.key === key)!.choices!;
+  const choicesOf = (key: keyof LaunchFlags): readonly string[] => launchOption(key).choices!;
   const mixedPrecision = await askUntilValid(
     ask,
-    'Do you wish to use mixed precision? (no, fp16, bf16)',
+    `Do you wish to use mixed precision? (${choicesOf('mixedPrecision').join(', ')})`,
     'no',
     oneOf(choicesOf('mixedPrecision')),
   );
   const backend = await askUntilValid(
     ask,
-    'Which tfjs backend? (auto, wasm, tensorflow, cpu; auto keeps the file readable by accelerate)',
+    `Which backend? (${choicesOf('backend').join(', ')}; auto keeps the file readable by accelerate)`,
     'auto',
     oneOf(choicesOf('backend')),
   );
@@ -172,7 +172,7 @@ export function defaultConfigSettings(gpuCount: number, mixedPrecision = 'no'): 
     numMachines: 1,
     machineRank: 0,
     gpuIds: 'all',
-    mainProcessPort: 29500,
+    mainProcessPort: DEFAULT_MAIN_PROCESS_PORT,
     sameNetwork: true,
     // auto: tensorflow where tfjs-node is installed, else wasm on CPU; and accelerate reads the file.
     backend: 'auto',

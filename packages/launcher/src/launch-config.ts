@@ -4,39 +4,34 @@
  * LaunchConfig.
  */
 import { availableParallelism } from 'node:os';
+import { resolveAutoBackend } from '@ner-launch/trainer/backend-names';
 import { findTensorflowInstall } from '@ner-launch/trainer/tensorflow-install';
-import type { MixedPrecision } from '@ner-launch/worker';
+import {
+  checkGpuIdsCover,
+  processesPerMachine,
+  type MixedPrecision,
+  type WorkerGroupSpec,
+} from '@ner-launch/worker';
 import type { ConfigFileValues } from './config-file.js';
 import { detectGpuIds, parseGpuIds } from './gpu-ids.js';
-import { LAUNCH_OPTIONS, type LaunchFlags } from './launch-options.js';
+import { launchOption, type LaunchFlags } from './launch-options.js';
 
 /** What the workers run: the built-in trainer, a user script, or the process-group self test. */
 export type LaunchTarget =
   { kind: 'train'; args: string[] } | { kind: 'script'; path: string; args: string[] };
 
-/** A fully resolved launch: every value decided, nothing left to defaults. */
-export interface LaunchConfig {
-  useCpu: boolean;
+/**
+ * A fully resolved launch: every value decided, nothing left to defaults. The fields the
+ * workers' environment is built from are the worker contract's (WorkerGroupSpec: processes,
+ * machines, addresses, mixed precision, backend, GPUs, timeouts); here `mainProcessPort` 0
+ * means "pick a free port at launch" (single machine) and an undefined `localAddr` is decided
+ * at launch. The rest is the launcher's own.
+ */
+export interface LaunchConfig extends Omit<WorkerGroupSpec, 'restartCount' | 'runToken'> {
   multiGpu: boolean;
-  mixedPrecision: MixedPrecision;
-  /** tfjs backend name passed to the workers (NER_BACKEND). */
-  backend: string;
-  /** Total workers over all machines. */
-  numProcesses: number;
-  numMachines: number;
-  machineRank: number;
-  mainProcessIp: string;
-  /** 0: pick a free port at launch (single machine). */
-  mainProcessPort: number;
-  /** Address the workers of this machine listen on; undefined: decided at launch. */
-  localAddr?: string;
-  /** GPU per local worker (worker i gets gpuIds[i]); undefined: CUDA_VISIBLE_DEVICES untouched (or hidden with useCpu). */
-  gpuIds?: number[];
   sameNetwork: boolean;
-  rdzvTimeoutS: number;
   /** Rendezvous timeout of restarted attempts when there are several machines. */
   restartRdzvTimeoutS: number;
-  collectiveTimeoutS: number;
   maxRestarts: number;
   monitorIntervalS: number;
   /** 0 none, 1 stdout, 2 stderr, 3 both: streams also shown on the console when logDir is set. */
@@ -106,13 +101,13 @@ export function resolveLaunchConfig(
   const pick = <K extends keyof LaunchFlags>(key: K): LaunchFlags[K] => {
     if (flags[key] !== undefined) return flags[key];
     if (fromFile[key] !== undefined) return fromFile[key];
-    const option = LAUNCH_OPTIONS.find((o) => o.key === key)!;
+    const option = launchOption(key);
     if (option.default !== undefined && option.warnDefault)
       defaultsUsed.push(`--${option.flag}=${String(option.default)}`);
     return option.default as LaunchFlags[K];
   };
   const where = (key: keyof LaunchFlags): string => {
-    const option = LAUNCH_OPTIONS.find((o) => o.key === key)!;
+    const option = launchOption(key);
     if (flags[key] !== undefined) return `--${option.flag}`;
     if (fromFile[key] !== undefined && file) return `${option.yamlKey} in ${file.path}`;
     return `--${option.flag}`;
@@ -126,7 +121,7 @@ export function resolveLaunchConfig(
     );
   const mixedPrecision = pick('mixedPrecision') as MixedPrecision;
   let backend = pick('backend') as string;
-  if (useCpu && backend === 'auto') backend = machine.tensorflowInstalled() ? 'tensorflow' : 'wasm';
+  if (useCpu && backend === 'auto') backend = resolveAutoBackend(machine.tensorflowInstalled());
   if (useCpu && backend === 'cuda')
     throw new Error(
       `--backend cuda runs on NVIDIA GPUs, but --cpu was asked for (${where('cpu')})`,
@@ -176,11 +171,7 @@ export function resolveLaunchConfig(
     numProcesses = multiGpu && gpuIds ? gpuIds.length * numMachines : 1;
     defaultsUsed.push(`--num_processes=${numProcesses}`);
   }
-  if (numProcesses % numMachines !== 0)
-    throw new Error(
-      `${where('numProcesses')} is ${numProcesses}, not a multiple of num_machines ${numMachines}: it counts the workers of all machines together`,
-    );
-  const perMachine = numProcesses / numMachines;
+  const perMachine = processesPerMachine({ numProcesses, numMachines }, where('numProcesses'));
   if (perMachine > MAX_PROCESSES_PER_MACHINE)
     throw new Error(
       `${where('numProcesses')} is ${numProcesses}: ${perMachine} worker processes per machine, more than the maximum ${MAX_PROCESSES_PER_MACHINE}`,
@@ -190,13 +181,14 @@ export function resolveLaunchConfig(
     warnings.push(
       `${where('numProcesses')} starts ${perMachine} CPU worker processes per machine on ${cores} CPU core(s): they will compete for the cores and run slower than ${cores}`,
     );
-  if (gpuIds !== undefined && gpuIds.length < perMachine) {
-    const source = explicitIds ? `${where('gpuIds')} lists` : 'this machine has';
-    throw new Error(
-      `${source} ${gpuIds.length} GPU(s) (${gpuIds.join(',')}), fewer than the ${perMachine} worker(s) per machine: give one GPU id per worker, fewer --num_processes, or --cpu`,
+  if (gpuIds !== undefined) {
+    checkGpuIdsCover(
+      gpuIds,
+      perMachine,
+      explicitIds ? `${where('gpuIds')} lists` : 'this machine has',
     );
+    gpuIds = gpuIds.slice(0, perMachine);
   }
-  if (gpuIds !== undefined) gpuIds = gpuIds.slice(0, perMachine);
 
   const teeText = pick('tee') as string;
   const logDir = pick('logDir');

@@ -3,6 +3,13 @@
  * validation, plus ours). It feeds the yargs options (`addLaunchOptions`), the YAML config
  * validator (config-file.ts) and argv splitting (`splitLaunchArgv`), so the three never drift.
  */
+import { LAUNCH_BACKENDS } from '@ner-launch/trainer/backend-names';
+import {
+  DEFAULT_COLLECTIVE_TIMEOUT_S,
+  DEFAULT_MAIN_PROCESS_PORT,
+  DEFAULT_RDZV_TIMEOUT_S,
+  MIXED_PRECISION_VALUES,
+} from '@ner-launch/worker';
 import type { Argv } from 'yargs';
 
 /** Help sections, in accelerate's order. */
@@ -102,7 +109,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     flag: 'mixed_precision',
     yamlKey: 'mixed_precision',
     type: 'string',
-    choices: ['no', 'fp16', 'bf16'],
+    choices: MIXED_PRECISION_VALUES,
     default: 'no',
     warnDefault: true,
     group: LAUNCH_GROUPS.hardware,
@@ -113,7 +120,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     flag: 'backend',
     yamlKey: 'backend',
     type: 'string',
-    choices: ['auto', 'wasm', 'tensorflow', 'cpu', 'cuda'],
+    choices: LAUNCH_BACKENDS,
     default: 'auto',
     warnDefault: true,
     group: LAUNCH_GROUPS.hardware,
@@ -182,7 +189,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     integer: true,
     min: 0,
     max: 65535,
-    default: 29500,
+    default: DEFAULT_MAIN_PROCESS_PORT,
     group: LAUNCH_GROUPS.distributed,
     describe: 'Rendezvous port on the main process; 0 picks a free port (single machine only)',
   },
@@ -211,7 +218,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     type: 'number',
     min: 0,
     exclusiveMin: true,
-    default: 600,
+    default: DEFAULT_RDZV_TIMEOUT_S,
     group: LAUNCH_GROUPS.distributed,
     describe:
       'Seconds to wait for every worker to join the rendezvous before failing, naming the missing ranks',
@@ -235,7 +242,7 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     type: 'number',
     min: 0,
     exclusiveMin: true,
-    default: 1800,
+    default: DEFAULT_COLLECTIVE_TIMEOUT_S,
     group: LAUNCH_GROUPS.distributed,
     describe:
       'Seconds one collective (all-reduce, barrier, ...) may take before it fails, naming the peer',
@@ -303,6 +310,11 @@ export const LAUNCH_OPTIONS: readonly LaunchOption[] = [
     describe: 'Debug logging in the launcher and the workers (NER_LOG_LEVEL=debug)',
   },
 ];
+
+/** The launch flag stored under `key`. */
+export function launchOption(key: keyof LaunchFlags): LaunchOption {
+  return LAUNCH_OPTIONS.find((o) => o.key === key)!;
+}
 
 /** The hyphenated spelling of an accelerate flag name. */
 export function hyphenated(flag: string): string {

@@ -3,14 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
-  BACKEND_NAMES,
   PREDICT_FORMATS as TRAINER_PREDICT_FORMATS,
   SCORING_MODES,
   SENTENCE_FORMATS,
   SPLIT_NAMES,
 } from '@ner-launch/trainer';
 import { DATA_FORMATS, DATA_SPLITS } from '../src/commands/data.js';
-import { PREDICT_BACKENDS, PREDICT_FORMATS } from '../src/commands/predict.js';
+import { PREDICT_FORMATS } from '../src/commands/predict.js';
 import { SCORE_MODES } from '../src/commands/score.js';
 import { REPO_ROOT } from '../../../test/support/python.js';
 
@@ -45,5 +44,4 @@ test('choice lists spelled out in the command modules equal the trainer’s', ()
   assert.deepEqual(DATA_SPLITS, SPLIT_NAMES);
   assert.deepEqual(SCORE_MODES, SCORING_MODES);
   assert.deepEqual(PREDICT_FORMATS, TRAINER_PREDICT_FORMATS);
-  assert.deepEqual(PREDICT_BACKENDS, BACKEND_NAMES);
 });

@@ -6,12 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { log } from '@ner-launch/worker';
-import { backendProfile, type BackendProfile, type ConcreteBackend } from './backends/profile.js';
+import { resolveAutoBackend, type BackendName, type ConcreteBackend } from './backends/names.js';
+import { backendProfile, type BackendProfile } from './backends/profile.js';
 import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';
 
-/** `--backend` values: a concrete backend, or `auto`. */
-export type BackendName = 'auto' | ConcreteBackend;
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'wasm', 'tensorflow', 'cpu'];
+export { BACKEND_NAMES, type BackendName } from './backends/names.js';
 
 let gradientsRegistered = false;
 
@@ -42,7 +41,7 @@ export async function initBackendProfile(
 ): Promise<BackendProfile> {
   await registerGradients();
   const chosen: ConcreteBackend =
-    requested === 'auto' ? (findTensorflowInstall() ? 'tensorflow' : 'wasm') : requested;
+    requested === 'auto' ? resolveAutoBackend(findTensorflowInstall() !== undefined) : requested;
   switch (chosen) {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');

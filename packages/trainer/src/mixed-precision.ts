@@ -1,12 +1,13 @@
 /**
  * `--mixed_precision fp16|bf16`: what it changes, per backend. On every backend the gradients
  * cross the all-reduce in the half format (half the bytes, as DDP's fp16/bf16 compression
- * hooks), and fp16 adds dynamic loss scaling (optim/loss-scaler.ts). Half-precision *math* is
+ * hooks; the Accelerator's meaning, `gradientWireFor`, the same in a user's own script), and
+ * fp16 adds dynamic loss scaling (optim/loss-scaler.ts). Half-precision *math* is
  * used only where a backend offers it; tfjs has no float16 dtype, so today no backend does,
  * and the start-up message says exactly that.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { roundToHalf, type MixedPrecision, type WireDType } from '@ner-launch/worker';
+import { gradientWireFor, type MixedPrecision, type WireDType } from '@ner-launch/worker';
 
 import { backendProfile, type ConcreteBackend } from './backends/profile.js';
 import { LossScaler } from './optim/loss-scaler.js';
@@ -14,7 +15,7 @@ import { LossScaler } from './optim/loss-scaler.js';
 /** What a run does for its `--mixed_precision` on its backend. */
 export interface MixedPrecisionPlan {
   mode: MixedPrecision;
-  /** Wire format of the gradient all-reduce (Accelerator's `gradientWire`). */
+  /** Wire format of the gradient all-reduce (the Accelerator's, `gradientWireFor(mode)`). */
   gradientWire: WireDType;
   /** fp16 only: dynamic loss scaling with step skipping. */
   lossScaling: boolean;
@@ -32,7 +33,7 @@ export function planMixedPrecision(
   if (mode === 'no')
     return {
       mode,
-      gradientWire: 'fp32',
+      gradientWire: gradientWireFor(mode),
       lossScaling: false,
       halfMatmul: false,
       message: 'mixed precision off: float32 math and float32 gradient all-reduce',
@@ -43,7 +44,7 @@ export function planMixedPrecision(
       : 'gradients are all-reduced as bf16 (half the bytes), no loss scaling';
   return {
     mode,
-    gradientWire: mode,
+    gradientWire: gradientWireFor(mode),
     lossScaling: mode === 'fp16',
     halfMatmul: false,
     message: `mixed precision ${mode}: ${wire}; ${backendProfile(backend).precisionNote}`,
@@ -71,20 +72,19 @@ export interface GradientStepDecision {
 
 /**
  * After backprop: multiplies the (fp32) gradients by the loss scale, all-reduces them with the
- * plan's wire format (through `reduce`, e.g. `accelerator.reduceGradients` of an Accelerator
- * created with `gradientWire: plan.gradientWire`), divides by the scale again and decides
- * whether to skip the step. Every backend here computes in float32, where scaling the
+ * plan's wire format (through `reduce`: `accelerator.reduceGradients` of an Accelerator with
+ * the plan's mixed precision, which rounds to the half format in a world of one too, so a
+ * run's numerics do not depend on how many workers it has), divides by the scale again and
+ * decides whether to skip the step. Every backend here computes in float32, where scaling the
  * gradients equals scaling the loss (GradScaler's `scale(loss)`), so the model needs no change;
  * the scale keeps small gradients above fp16's underflow on the wire, and fp16 overflow on the
- * wire (inf) triggers the skip. Alone (world size 1) the gradients are rounded to the half
- * format once, so a run's numerics do not depend on how many workers it has.
+ * wire (inf) triggers the skip.
  */
 export async function finishGradients(
   grads: Map<string, Float32Array>,
   plan: MixedPrecisionPlan,
   scaler: LossScaler,
   reduce: (g: Map<string, Float32Array>) => Promise<Map<string, Float32Array>>,
-  worldSize: number,
   step?: number,
   /** The engine multiplied the loss by the scale before its (half-precision) backward pass. */
   scaledInBackward = false,
@@ -92,8 +92,6 @@ export async function finishGradients(
   const scale = scaler.scale;
   if (scale !== 1 && !scaledInBackward)
     for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i] *= scale;
-  if (plan.gradientWire !== 'fp32' && worldSize === 1)
-    for (const g of grads.values()) roundToHalf(g, plan.gradientWire);
   const reduced = await reduce(grads);
   const { foundInf } = scaler.unscale(reduced.values());
   const skip = plan.lossScaling ? scaler.update(foundInf, step) : false;

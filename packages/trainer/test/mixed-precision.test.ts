@@ -20,7 +20,16 @@ import {
   finishGradients,
   planMixedPrecision,
   scaleLoss,
+  type MixedPrecisionPlan,
 } from '../src/mixed-precision.js';
+
+/** The gradient all-reduce of a world of one, in the plan's wire format. */
+function alone(
+  plan: MixedPrecisionPlan,
+): (g: Map<string, Float32Array>) => Promise<Map<string, Float32Array>> {
+  const bucketer = new GradientBucketer(new SingleProcessGroup());
+  return (g) => bucketer.reduce(g, 'mean', plan.gradientWire);
+}
 
 /** A loopback port nobody listens on right now. */
 function freePort(): Promise<number> {
@@ -108,12 +117,8 @@ describe('mixed precision', () => {
       const bucketer = new GradientBucketer(group, 1 << 20);
       const plan = planMixedPrecision(mode, 'wasm');
       const grads = new Map(sizes.map((n, i) => [`p${i}`, sample(n, i + 1)]));
-      await finishGradients(
-        grads,
-        plan,
-        createLossScaler(plan),
-        (g) => bucketer.reduce(g, 'mean', plan.gradientWire),
-        2,
+      await finishGradients(grads, plan, createLossScaler(plan), (g) =>
+        bucketer.reduce(g, 'mean', plan.gradientWire),
       );
       moved[mode] = bytes();
     }
@@ -127,7 +132,7 @@ describe('mixed precision', () => {
     const plan = planMixedPrecision('fp16', 'cpu');
     const tiny = 1e-8; // 0 in fp16 (smallest subnormal 6e-8), ~6.6e-4 once scaled
     const grads = new Map([['w', new Float32Array([tiny])]]);
-    await finishGradients(grads, plan, createLossScaler(plan), async (g) => g, 1);
+    await finishGradients(grads, plan, createLossScaler(plan), alone(plan));
     const got = grads.get('w')![0];
     assert.ok(Math.abs(got - tiny) / tiny < 2 ** -10, `got ${got}`);
   });
@@ -140,7 +145,7 @@ describe('mixed precision', () => {
     for (let step = 1; step <= 4; step++) {
       // Gradient 2 of the unscaled loss: 2 * scale overflows fp16 (max 65504) until scale <= 2^14.
       const grads = new Map([['w', new Float32Array([2, 0.5])]]);
-      const { skip, scale } = await finishGradients(grads, plan, scaler, async (g) => g, 1, step);
+      const { skip, scale } = await finishGradients(grads, plan, scaler, alone(plan), step);
       decisions.push(skip);
       scales.push(scale);
       if (!skip) assert.deepEqual([...grads.get('w')!], [2, 0.5]);
@@ -192,12 +197,8 @@ describe('mixed precision', () => {
       const results = await Promise.all(
         groups.map((g, r) => {
           const bucketer = new GradientBucketer(g, 1 << 20);
-          return finishGradients(
-            grads[r],
-            plan,
-            scalers[r],
-            (m) => bucketer.reduce(m, 'mean', 'fp16'),
-            2,
+          return finishGradients(grads[r], plan, scalers[r], (m) =>
+            bucketer.reduce(m, 'mean', 'fp16'),
           );
         }),
       );

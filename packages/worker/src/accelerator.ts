@@ -26,7 +26,17 @@ import {
   type WireDType,
 } from './process-group.js';
 import { SingleProcessGroup } from './single-process-group.js';
-import { fromEnv, type WorkerEnv } from './worker-env.js';
+import { fromEnv, type MixedPrecision, type WorkerEnv } from './worker-env.js';
+
+/**
+ * What mixed precision means for the gradient all-reduce, in the trainer and in a user's own
+ * script alike: fp16 / bf16 gradients cross the wire in that format (half the bytes, as DDP's
+ * fp16/bf16 compression hooks) and come back rounded to it, in a world of one too; `no` keeps
+ * float32. (The trainer adds fp16 loss scaling around it; the math stays the script's.)
+ */
+export function gradientWireFor(mode: MixedPrecision): WireDType {
+  return mode === 'no' ? 'fp32' : mode;
+}
 
 /** How to build an Accelerator; everything defaults from the worker env. */
 export interface AcceleratorOptions {
@@ -38,8 +48,12 @@ export interface AcceleratorOptions {
   maxPayloadBytes?: number;
   /** Gradient bucket size (default 25 MB, as DDP). */
   bucketBytes?: number;
-  /** Wire format of gradient all-reduce (default fp32). */
-  gradientWire?: WireDType;
+  /**
+   * Mixed precision of this script, overriding the launch config's (`--mixed_precision`,
+   * NER_MIXED_PRECISION), as accelerate's `Accelerator(mixed_precision=...)`; it sets the
+   * gradient all-reduce's wire format (`gradientWireFor`).
+   */
+  mixedPrecision?: MixedPrecision;
   logger?: Logger;
 }
 
@@ -56,17 +70,22 @@ export class Accelerator {
   readonly log: Logger;
   /** Logger that only the main process writes through (others are silent). */
   readonly mainLog: Logger;
+  /** The mixed precision in effect: the script's own (AcceleratorOptions) or the launch config's. */
+  readonly mixedPrecision: MixedPrecision;
   private readonly bucketer: GradientBucketer;
+  private readonly gradientWire: WireDType;
   private seedValue = 0;
 
   private constructor(
     readonly env: WorkerEnv,
     readonly group: ProcessGroup,
-    private readonly options: AcceleratorOptions,
+    options: AcceleratorOptions,
   ) {
     this.log = options.logger ?? createLogger({ rank: env.rank });
     this.mainLog = this.isMainProcess ? this.log : this.log.child({}, { level: 'silent' });
     this.bucketer = new GradientBucketer(group, options.bucketBytes ?? DEFAULT_BUCKET_BYTES);
+    this.mixedPrecision = options.mixedPrecision ?? env.mixedPrecision;
+    this.gradientWire = gradientWireFor(this.mixedPrecision);
   }
 
   /** Joins the process group described by the env (rendezvous when WORLD_SIZE > 1). */
@@ -118,10 +137,6 @@ export class Accelerator {
     return this.env.localRank === 0;
   }
 
-  get mixedPrecision(): WorkerEnv['mixedPrecision'] {
-    return this.env.mixedPrecision;
-  }
-
   /** Sets the seed of samplers and `random` (same on every rank, as accelerate's set_seed). */
   setSeed(seed: number): void {
     if (!Number.isInteger(seed)) throw new RangeError(`seed ${seed} is not an integer`);
@@ -148,14 +163,14 @@ export class Accelerator {
   }
 
   /**
-   * Averages gradients over all ranks in place (bucketed all-reduce; `rowSparse` ones only in
-   * the rows some rank touched); returns them.
+   * Averages gradients over all ranks in place (bucketed all-reduce, in the wire format of
+   * `mixedPrecision`; `rowSparse` ones only in the rows some rank touched); returns them.
    */
   async reduceGradients(
     grads: NamedGradients,
     options: GradientReduceOptions = {},
   ): Promise<Map<string, Float32Array>> {
-    return this.bucketer.reduce(asMap(grads), 'mean', this.options.gradientWire ?? 'fp32', options);
+    return this.bucketer.reduce(asMap(grads), 'mean', this.gradientWire, options);
   }
 
   /**
@@ -169,7 +184,7 @@ export class Accelerator {
     sizes: ReadonlyArray<readonly [name: string, length: number]>,
     options: GradientReduceOptions = {},
   ): BucketedReduction {
-    return this.bucketer.begin(sizes, 'mean', this.options.gradientWire ?? 'fp32', options);
+    return this.bucketer.begin(sizes, 'mean', this.gradientWire, options);
   }
 
   /**

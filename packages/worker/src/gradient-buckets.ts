@@ -3,6 +3,7 @@
  * into a few flat ~25 MB buffers so all-reduce runs a few large collectives rather than one
  * per tensor (per-call latency dominates small tensors).
  */
+import { roundToHalf } from './half-precision.js';
 import type { ProcessGroup, WireDType } from './process-group.js';
 import { allReduceRowSparse, rowCount } from './row-sparse-reduce.js';
 
@@ -103,8 +104,14 @@ export class BucketedReduction {
       );
     this.grads.set(name, grad);
     const b = this.bucketOf.get(name);
-    // One process: nothing to reduce. Row-sparse gradients are reduced in `done`.
-    if (this.group.worldSize === 1 || b === undefined) return;
+    if (this.group.worldSize === 1) {
+      // Nothing to exchange, but the values take the wire format's precision as the ring's
+      // result does, so a run's numerics do not depend on its number of workers.
+      if (this.wire !== 'fp32') roundToHalf(grad, this.wire);
+      return;
+    }
+    // Row-sparse gradients are reduced in `done`.
+    if (b === undefined) return;
     const slot = this.plan[b].slots.find((s) => s.name === name)!;
     this.buffers[b].set(grad, slot.offset);
     if (--this.missing[b] === 0) {

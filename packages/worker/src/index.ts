@@ -10,12 +10,21 @@ export {
   processesPerMachine,
   standaloneWorkerEnv,
   MIXED_PRECISION_VALUES,
+  DEFAULT_COLLECTIVE_TIMEOUT_S,
+  DEFAULT_MAIN_PROCESS_PORT,
+  DEFAULT_RDZV_TIMEOUT_S,
+  checkGpuIdsCover,
   WORKER_ENV_NAMES,
   type MixedPrecision,
   type WorkerEnv,
   type WorkerGroupSpec,
 } from './worker-env.js';
-export { Accelerator, type AcceleratorOptions, type NamedGradients } from './accelerator.js';
+export {
+  Accelerator,
+  gradientWireFor,
+  type AcceleratorOptions,
+  type NamedGradients,
+} from './accelerator.js';
 export {
   DistributedSampler,
   seededRandom,

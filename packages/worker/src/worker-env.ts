@@ -11,6 +11,13 @@ export type MixedPrecision = 'no' | 'fp16' | 'bf16';
 /** Values accepted for `--mixed_precision`. */
 export const MIXED_PRECISION_VALUES: readonly MixedPrecision[] = ['no', 'fp16', 'bf16'];
 
+/** Seconds every worker has to join the rendezvous (torch elastic's join_timeout default). */
+export const DEFAULT_RDZV_TIMEOUT_S = 600;
+/** Seconds one collective may take (torch.distributed's default process-group timeout). */
+export const DEFAULT_COLLECTIVE_TIMEOUT_S = 1800;
+/** Port of the rendezvous coordinator (accelerate's and torchrun's main_process_port). */
+export const DEFAULT_MAIN_PROCESS_PORT = 29500;
+
 /** Everything one worker process learns from its launcher. */
 export interface WorkerEnv {
   /** Global rank, 0..worldSize-1 (RANK). */
@@ -31,7 +38,7 @@ export interface WorkerEnv {
   localAddr: string;
   /** NER_MIXED_PRECISION. */
   mixedPrecision: MixedPrecision;
-  /** tfjs backend to initialise (NER_BACKEND): auto, wasm, tensorflow, cpu. */
+  /** Backend to initialise (NER_BACKEND): a `--backend` value (the trainer's LAUNCH_BACKENDS). */
   backend: string;
   /** How many times the launcher restarted the group before this attempt (NER_RESTART_COUNT). */
   restartCount: number;
@@ -92,15 +99,34 @@ export const WORKER_ENV_NAMES = [
   'OMP_NUM_THREADS',
 ] as const;
 
-/** Workers per machine: accelerate's num_processes counts all machines, split evenly. */
+/**
+ * Workers per machine: accelerate's num_processes counts all machines, split evenly. `where`
+ * names num_processes's source in the error (a flag, or a key in a config file).
+ */
 export function processesPerMachine(
   spec: Pick<WorkerGroupSpec, 'numProcesses' | 'numMachines'>,
+  where = 'num_processes',
 ): number {
   if (spec.numProcesses % spec.numMachines !== 0)
     throw new Error(
-      `num_processes (${spec.numProcesses}) must be a multiple of num_machines (${spec.numMachines}): it counts workers on all machines together`,
+      `${where} is ${spec.numProcesses}, not a multiple of num_machines ${spec.numMachines}: it counts the workers of all machines together`,
     );
   return spec.numProcesses / spec.numMachines;
+}
+
+/**
+ * Refuses fewer GPU ids than workers per machine (each worker gets one GPU); `source` says
+ * whose list it is, e.g. "--gpu_ids lists" or "this machine has".
+ */
+export function checkGpuIdsCover(
+  gpuIds: readonly number[],
+  perMachine: number,
+  source = 'gpu_ids lists',
+): void {
+  if (gpuIds.length < perMachine)
+    throw new Error(
+      `${source} ${gpuIds.length} GPU(s) (${gpuIds.join(',')}), fewer than the ${perMachine} worker(s) per machine: give one GPU id per worker, fewer --num_processes, or --cpu`,
+    );
 }
 
 /**
@@ -130,10 +156,7 @@ export function envForRank(spec: WorkerGroupSpec, localRank: number): WorkerEnv 
   if (spec.useCpu) {
     env.cudaVisibleDevices = '';
   } else if (spec.gpuIds !== undefined) {
-    if (spec.gpuIds.length < perMachine)
-      throw new Error(
-        `gpu_ids lists ${spec.gpuIds.length} GPU(s) (${spec.gpuIds.join(',')}) but ${perMachine} worker(s) run on this machine: give one GPU id per worker`,
-      );
+    checkGpuIdsCover(spec.gpuIds, perMachine);
     env.cudaVisibleDevices = String(spec.gpuIds[localRank]);
   }
   if (perMachine > 1) env.ompNumThreads = 1;
@@ -177,14 +200,14 @@ export function standaloneWorkerEnv(): WorkerEnv {
     localWorldSize: 1,
     groupRank: 0,
     masterAddr: '127.0.0.1',
-    masterPort: 29500,
+    masterPort: DEFAULT_MAIN_PROCESS_PORT,
     localAddr: '127.0.0.1',
     mixedPrecision: 'no',
     backend: 'auto',
     restartCount: 0,
     runToken: '',
-    rdzvTimeoutS: 900,
-    collectiveTimeoutS: 1800,
+    rdzvTimeoutS: DEFAULT_RDZV_TIMEOUT_S,
+    collectiveTimeoutS: DEFAULT_COLLECTIVE_TIMEOUT_S,
   };
 }
 

@@ -5,14 +5,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Accelerator } from '../src/accelerator.js';
 import { GrpcProcessGroup } from '../src/grpc-process-group.js';
-import { standaloneWorkerEnv, type WorkerEnv } from '../src/worker-env.js';
+import { standaloneWorkerEnv, type MixedPrecision, type WorkerEnv } from '../src/worker-env.js';
 import { freePort } from './support/spawn-workers.js';
 
-/** Accelerators of `n` in-process ranks (real gRPC for n > 1). */
-async function accelerators(n: number): Promise<Accelerator[]> {
+/** Accelerators of `n` in-process ranks (real gRPC for n > 1), launched with `mixedPrecision`. */
+async function accelerators(
+  n: number,
+  mixedPrecision: MixedPrecision = 'no',
+  override?: MixedPrecision,
+): Promise<Accelerator[]> {
   const port = await freePort();
   const envs: WorkerEnv[] = Array.from({ length: n }, (_, rank) => ({
     ...standaloneWorkerEnv(),
+    mixedPrecision,
     rank,
     localRank: rank,
     worldSize: n,
@@ -22,7 +27,8 @@ async function accelerators(n: number): Promise<Accelerator[]> {
     rdzvTimeoutS: 20,
     collectiveTimeoutS: 30,
   }));
-  if (n === 1) return [await Accelerator.create({ env: envs[0] })];
+  const mixed = override === undefined ? {} : { mixedPrecision: override };
+  if (n === 1) return [await Accelerator.create({ env: envs[0], ...mixed })];
   const groups = await Promise.all(
     envs.map((env) =>
       GrpcProcessGroup.create({
@@ -37,8 +43,36 @@ async function accelerators(n: number): Promise<Accelerator[]> {
       }),
     ),
   );
-  return Promise.all(envs.map((env, r) => Accelerator.create({ env, group: groups[r] })));
+  return Promise.all(envs.map((env, r) => Accelerator.create({ env, group: groups[r], ...mixed })));
 }
+
+/** Each rank's gradient `w` after reduceGradients, rank r handing in `values[r]`. */
+async function reduced(accs: Accelerator[], values: number[][]): Promise<number[][]> {
+  const grads = accs.map((_, r) => ({ w: Float32Array.from(values[r]) }));
+  await Promise.all(accs.map((a, r) => a.reduceGradients(grads[r])));
+  await Promise.all(accs.map((a) => a.end()));
+  return grads.map((g) => [...g.w]);
+}
+
+test("a launched script's gradient all-reduce follows the launch config's mixed_precision, unless the script names its own", async () => {
+  // 1 + 2^-10 is exact in float32 and fp16, 1 in bf16 (7 fraction bits); 1 + 2^-12 is 1 in fp16.
+  const bf16 = await accelerators(2, 'bf16');
+  assert.deepEqual(
+    bf16.map((a) => a.mixedPrecision),
+    ['bf16', 'bf16'],
+  );
+  assert.deepEqual(await reduced(bf16, [[1 + 2 ** -10], [1 + 2 ** -10]]), [[1], [1]]);
+  // A world of one rounds to the wire format too, so results do not depend on the worker count.
+  assert.deepEqual(await reduced(await accelerators(1, 'fp16'), [[1 + 2 ** -12]]), [[1]]);
+  assert.deepEqual(await reduced(await accelerators(1, 'no'), [[1 + 2 ** -12]]), [[1 + 2 ** -12]]);
+  // Accelerator.create({ mixedPrecision }) wins over the launch config, as accelerate's argument.
+  const own = await accelerators(2, 'bf16', 'no');
+  assert.equal(own[0].mixedPrecision, 'no');
+  assert.deepEqual(await reduced(own, [[1 + 2 ** -10], [1 + 2 ** -10]]), [
+    [1 + 2 ** -10],
+    [1 + 2 ** -10],
+  ]);
+});
 
 test('a standalone process gets a world of one without any server', async () => {
   const [acc] = await accelerators(1);

@@ -62,7 +62,7 @@ describe('envForRank', () => {
   it('refuses fewer GPU ids than workers on the machine', () => {
     assert.throws(
       () => envForRank({ ...spec, gpuIds: [3] }, 0),
-      /gpu_ids lists 1 GPU\(s\) \(3\) but 2 worker/,
+      /gpu_ids lists 1 GPU\(s\) \(3\), fewer than the 2 worker/,
     );
   });
 

@@ -8,6 +8,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { defaultConfigPath, nerLaunchOnlyKeys, writeConfigFile } from '../config-file.js';
 import { askConfigSettings, defaultConfigSettings } from '../config-questionnaire.js';
 import { detectGpuIds } from '../gpu-ids.js';
+import { launchOption } from '../launch-options.js';
 
 function withConfigFile(y: Argv): Argv {
   return y.option('config_file', {
@@ -25,8 +26,8 @@ const defaultSubcommand: CommandModule = {
     withConfigFile(y).option('mixed_precision', {
       alias: 'mixed-precision',
       type: 'string',
-      choices: ['no', 'fp16', 'bf16'],
-      default: 'no',
+      choices: launchOption('mixedPrecision').choices!,
+      default: launchOption('mixedPrecision').default,
       describe: 'Mixed precision of the written config',
     }),
   handler: async (argv) => {

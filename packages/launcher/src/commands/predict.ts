@@ -5,7 +5,8 @@
  * is imported only when the command runs, so `ner-launch -h` stays fast.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { BackendName, PredictFormat } from '@ner-launch/trainer';
+import type { PredictFormat } from '@ner-launch/trainer';
+import { BACKEND_NAMES, type BackendName } from '@ner-launch/trainer/backend-names';
 
 /** Options of `ner-launch predict`. */
 export interface PredictArgs {
@@ -23,8 +24,6 @@ export interface PredictArgs {
 // (test/cli-startup.test.ts keeps them equal to the trainer's lists).
 /** `--format` choices (the trainer's PREDICT_FORMATS). */
 export const PREDICT_FORMATS: readonly PredictFormat[] = ['csv', 'conll', 'text'];
-/** `--backend` choices (the trainer's BACKEND_NAMES). */
-export const PREDICT_BACKENDS: readonly BackendName[] = ['auto', 'wasm', 'tensorflow', 'cpu'];
 
 /** What is wrong with the numeric flags, or true. */
 function checkFlags(args: PredictArgs): string | true {
@@ -75,7 +74,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
           'Tokens per window including [CLS]/[SEP]; longer sentences are predicted in further windows',
       })
       .option('backend', {
-        choices: PREDICT_BACKENDS,
+        choices: BACKEND_NAMES,
         default: 'auto' as BackendName,
         describe:
           'tfjs backend (auto = tensorflow when set up with `ner-launch setup tensorflow`, else wasm)',

@@ -8,12 +8,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CPU_PROFILE } from './cpu.js';
 import type { SliceCostConstants } from '../memory/length-groups.js';
+import { TFJS_BACKENDS, type ConcreteBackend } from './names.js';
 import type { FusedOps } from './tensorflow-fused-ops.js';
 import { TENSORFLOW_PROFILE } from './tensorflow.js';
 import { WASM_PROFILE } from './wasm.js';
 
-/** The backends the trainer can run on (resolved: never `auto`). */
-export type ConcreteBackend = 'wasm' | 'tensorflow' | 'cpu';
+export type { ConcreteBackend } from './names.js';
 
 /** A backend's traits. */
 export interface BackendProfile {
@@ -52,18 +52,20 @@ export interface BackendProfile {
   readonly memoryHint: string;
 }
 
-const PROFILES: ReadonlyMap<ConcreteBackend, BackendProfile> = new Map(
-  [WASM_PROFILE, TENSORFLOW_PROFILE, CPU_PROFILE].map((profile) => [profile.name, profile]),
-);
+// A Record over the names: a backend added to names.ts without a profile does not type-check.
+const PROFILES: Readonly<Record<ConcreteBackend, BackendProfile>> = {
+  wasm: WASM_PROFILE,
+  tensorflow: TENSORFLOW_PROFILE,
+  cpu: CPU_PROFILE,
+};
 
 /** The profile of `name`; throws for a backend the trainer does not run on. */
 export function backendProfile(name: string): BackendProfile {
-  const profile = PROFILES.get(name as ConcreteBackend);
-  if (!profile)
+  if (!(TFJS_BACKENDS as readonly string[]).includes(name))
     throw new Error(
-      `tfjs backend '${name}' has no ner-launch profile (known: ${[...PROFILES.keys()].join(', ')})`,
+      `tfjs backend '${name}' has no ner-launch profile (known: ${TFJS_BACKENDS.join(', ')})`,
     );
-  return profile;
+  return PROFILES[name as ConcreteBackend];
 }
 
 /** The profile of the tfjs backend in use. */

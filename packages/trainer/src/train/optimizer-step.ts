@@ -49,7 +49,6 @@ export async function optimizerStep(
         mixed.plan,
         mixed.scaler,
         async (g) => (reduced = await accelerator.reduceGradients(g, { rowSparse })),
-        accelerator.worldSize,
         options.step,
         engine.scalesLossInBackward,
       );

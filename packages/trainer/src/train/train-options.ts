@@ -7,12 +7,13 @@
  */
 import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { LAUNCH_BACKENDS, type LaunchBackend } from '../backends/names.js';
 import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
 export type SchedulerKind = 'linear' | 'exponential' | 'none';
 /** `--backend`: a tfjs backend or the cuda engine; `auto` picks tensorflow when set up, else wasm. */
-export type TrainBackend = 'auto' | 'wasm' | 'tensorflow' | 'cpu' | 'cuda';
+export type TrainBackend = LaunchBackend;
 
 /** Every train setting, resolved and validated. Property names are the flag names. */
 export interface TrainOptions {
@@ -328,7 +329,7 @@ export const TRAIN_FLAGS = {
   backend: {
     kind: 'string',
     default: 'auto',
-    choices: ['auto', 'wasm', 'tensorflow', 'cpu', 'cuda'],
+    choices: LAUNCH_BACKENDS,
     describe:
       "Backend (default: the launcher's --backend, else auto): wasm, tensorflow, cpu (tfjs) or cuda (the CUDA engine, NVIDIA GPUs)",
     group: GROUP_MODEL,
