@@ -98,6 +98,8 @@ interface QuietLoader {
  * NVIDIA driver also starts muted (its expected "failed call to cuInit" error; the caller
  * says it runs on the CPU). Installs made without the helper load noisily.
  */
+let fusedOpsLoaded = false;
+
 function loadBinding(install: TensorflowInstall): TfjsBinding {
   const helperPath = quietLoaderPath(install.dir);
   const helper =
@@ -110,8 +112,7 @@ function loadBinding(install: TensorflowInstall): TfjsBinding {
   // The fused kernels register themselves into the libtensorflow just loaded. A failure here
   // (an install from before them, a library that does not load) only costs speed.
   const fusedOps = fusedOpsLibraryPath(install.dir);
-  if (existsSync(fusedOps) && helper.loadQuietly([fusedOps]) === undefined)
-    markFusedOpsLibraryLoaded();
+  fusedOpsLoaded = existsSync(fusedOps) && helper.loadQuietly([fusedOps]) === undefined;
   const muteStart =
     install.manifest.build === 'gpu' &&
     !nvidiaDriverPresent() &&
@@ -152,6 +153,9 @@ export async function loadTensorflowBackend(
   let binding: TfjsBinding;
   try {
     binding = loadBinding(install);
+    // The fused kernels are CPU kernels: where TensorFlow runs on a GPU, tfjs's composite ops
+    // stay on the device instead of copying every LayerNorm/GELU/dropout input to the host.
+    if (fusedOpsLoaded && !binding.isUsingGpuDevice()) markFusedOpsLibraryLoaded();
   } catch (error) {
     throw new Error(
       `cannot load the TensorFlow binding in ${install.dir} (${(error as Error).message.split('\n')[0]}); run 'ner-launch setup tensorflow${install.manifest.build === 'gpu' ? ' --gpu' : ''}' again after removing that directory`,
