@@ -13,12 +13,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '@ner-launch/common';
 import {
   BertForTokenClassification,
   BertTokenizer,
   initBackendProfile,
   loadTokenizerFiles,
-  mulberry32,
   parseBertConfig,
   planMemory,
   readCsvSentences,

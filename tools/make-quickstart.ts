@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 // Direct module imports: this tool needs two small helpers, not the whole trainer surface.
 import { CSV_HEADER, formatCsvRecord } from '../packages/trainer/src/data/csv-writer.js';
-import { mulberry32 } from '../packages/trainer/src/data/dataset-split.js';
+import { mulberry32 } from '@ner-launch/common';
 
 type Random = () => number;
 

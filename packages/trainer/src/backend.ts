@@ -5,7 +5,7 @@
  * reference kernels). What differs between them lives in their profiles (backends/*.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import { backendProfile, type BackendProfile, type ConcreteBackend } from './backends/profile.js';
 import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';
 

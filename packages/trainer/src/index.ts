@@ -90,7 +90,6 @@ export {
 export {
   splitDataset,
   seededShuffle,
-  mulberry32,
   checkSplitRatios,
   type SplitRatios,
 } from './data/dataset-split.js';
@@ -227,7 +226,6 @@ export {
 } from './model/token-classification.js';
 export { ParameterStore } from './model/parameter-store.js';
 export { IGNORE_INDEX, tokenClassificationLoss } from './model/loss.js';
-export { SeededRandom } from './model/seeded-random.js';
 export {
   AdamW,
   adamwUpdate,

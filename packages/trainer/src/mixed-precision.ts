@@ -6,7 +6,8 @@
  * and the start-up message says exactly that.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { roundToHalf, type MixedPrecision, type WireDType } from '@ner-launch/worker';
+import { roundToHalf } from '@ner-launch/common';
+import type { MixedPrecision, WireDType } from '@ner-launch/worker';
 
 import { backendProfile, type ConcreteBackend } from './backends/profile.js';
 import { LossScaler } from './optim/loss-scaler.js';

@@ -11,12 +11,8 @@ import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import {
-  Accelerator,
-  createLogger,
-  SingleProcessGroup,
-  standaloneWorkerEnv,
-} from '@ner-launch/worker';
+import { createLogger } from '@ner-launch/common';
+import { Accelerator, SingleProcessGroup, standaloneWorkerEnv } from '@ner-launch/worker';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { readSafetensors } from '../src/model/weights/safetensors.js';
 import { runTraining } from '../src/train/run-training.js';

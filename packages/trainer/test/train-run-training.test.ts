@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLogger } from '@ner-launch/worker';
+import { createLogger } from '@ner-launch/common';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { loadModelForTraining } from '../src/train/model-setup.js';
 import { runTraining } from '../src/train/run-training.js';

@@ -1,7 +1,5 @@
 /** Public surface of @ner-launch/worker. */
-export { createLogger, log, type Logger } from './logger.js';
 export { exitWithParent } from './parent-watch.js';
-export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
 export {
   envForRank,
   fromEnv,
@@ -18,7 +16,6 @@ export {
 export { Accelerator, type AcceleratorOptions, type NamedGradients } from './accelerator.js';
 export {
   DistributedSampler,
-  seededRandom,
   type DistributedSamplerOptions,
   type SamplerBatch,
 } from './distributed-sampler.js';
@@ -30,7 +27,6 @@ export {
   RendezvousRefusedError,
   RendezvousTimeoutError,
   type AllReduceOptions,
-  type JsonValue,
   type ProcessGroup,
   type ReduceOp,
   type WireDType,
@@ -54,12 +50,3 @@ export {
   type BenchmarkReport,
   type BenchmarkRow,
 } from './allreduce-benchmark.js';
-export {
-  decodeHalf,
-  encodeHalf,
-  float32ToBf16Bits,
-  float32ToFp16Bits,
-  bf16BitsToFloat32,
-  fp16BitsToFloat32,
-  roundToHalf,
-} from './half-precision.js';
