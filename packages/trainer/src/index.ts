@@ -259,7 +259,11 @@ export {
 } from './memory/heap-guard.js';
 export { wasmHeapBytes, WASM_HEAP_MAX_BYTES } from './memory/wasm-heap.js';
 export { computeGradientsWithRecompute, type RecomputeOptions } from './memory/recompute.js';
+export { lengthGroups, sliceCostModel } from './memory/length-groups.js';
+export { DeviceGradientSink, HostGradientSink } from './model/gradient-sink.js';
+export { installWasmBatchMatMul, uninstallWasmBatchMatMul } from './kernels/wasm-batch-matmul.js';
 export {
+  accumulateStepGradients,
   computeStepGradients,
   forwardLogitsInMicroBatches,
   sliceHostBatch,

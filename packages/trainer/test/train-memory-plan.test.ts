@@ -23,7 +23,7 @@ import {
   TrainFlagError,
   type TrainOptions,
 } from '../src/train/train-options.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-memory-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -23,7 +23,7 @@ import {
   listCheckpointDirs,
 } from '../src/train/training-checkpoint.js';
 import { CONFORMANCE_BACKENDS } from '../../../test/support/backends.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-resume-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { loadModelForTraining } from '../src/train/model-setup.js';
 import { runTraining } from '../src/train/run-training.js';
 import { resolveTrainOptions, type TrainOptions } from '../src/train/train-options.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-run-'));
 after(() => rm(root, { recursive: true, force: true }));
