@@ -34,8 +34,19 @@ const DEEP_IMPORT = {
   regex: '^@ner-launch/[^/]+/src(/|$)',
   message: "Import the package's name or a subpath its package.json exports, not its src/",
 };
+const NAMED_EXPORTS = { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' };
 function boundaries(patterns) {
-  return { 'no-restricted-imports': ['error', { patterns: [DEEP_IMPORT, ...patterns] }] };
+  const all = [DEEP_IMPORT, ...patterns];
+  // no-restricted-imports skips `import()`: the same patterns as selectors (esquery regexes
+  // cannot hold a slash, hence \x2F).
+  const dynamic = all.map(({ regex, message }) => ({
+    selector: `ImportExpression[source.value=/${regex.replaceAll('/', '\\x2F')}/]`,
+    message,
+  }));
+  return {
+    'no-restricted-imports': ['error', { patterns: all }],
+    'no-restricted-syntax': ['error', NAMED_EXPORTS, ...dynamic],
+  };
 }
 const packageBoundaries = PACKAGES.flatMap((name) => {
   const others = PACKAGES.filter((other) => other !== name);
@@ -91,10 +102,7 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
-      ],
+      'no-restricted-syntax': ['error', NAMED_EXPORTS],
     },
   },
   {
