@@ -15,15 +15,14 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32, writeFileAtomic } from '@ner-launch/common';
 import {
   Accelerator,
   formatBenchmarkTable,
   parseBenchmarkOptions,
   runAllReduceBenchmark,
-  seededRandom,
   type BenchmarkReport,
   toEnv,
-  writeFileAtomic,
   standaloneWorkerEnv,
 } from '@ner-launch/worker';
 
@@ -50,7 +49,7 @@ const DENSE_FLOATS = 11_000_000;
 /** Worker mode of --row-sparse: rank 0 prints one JSON line per way of reducing. */
 async function rowSparseWorker(iterations: number): Promise<void> {
   const acc = await Accelerator.create();
-  const rand = seededRandom(1000 + acc.rank);
+  const rand = mulberry32(1000 + acc.rank);
   const embed = new Float32Array(VOCAB * HIDDEN);
   for (let k = 0; k < ROWS_PER_RANK; k++) {
     const row = Math.floor(rand() * VOCAB);

@@ -9,11 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@ner-launch/trainer';
-import {
-  installWasmBatchMatMul,
-  uninstallWasmBatchMatMul,
-} from '../packages/trainer/src/kernels/wasm-batch-matmul.js';
+import { initBackend, installWasmBatchMatMul, uninstallWasmBatchMatMul } from '@ner-launch/trainer';
 import { runJson, writeResult } from './model-throughput.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import { machineInfo } from './machine-info.js';
 import {
   argValue,

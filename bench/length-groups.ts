@@ -13,23 +13,22 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '@ner-launch/common';
 import {
+  accumulateStepGradients,
   BertForTokenClassification,
   BertTokenizer,
+  DeviceGradientSink,
+  HostGradientSink,
   initBackendProfile,
+  lengthGroups,
   loadTokenizerFiles,
-  mulberry32,
   parseBertConfig,
   planMemory,
   readCsvSentences,
+  sliceCostModel,
   type HostBatch,
 } from '@ner-launch/trainer';
-import { lengthGroups, sliceCostModel } from '../packages/trainer/src/memory/length-groups.js';
-import { accumulateStepGradients } from '../packages/trainer/src/memory/micro-batches.js';
-import {
-  DeviceGradientSink,
-  HostGradientSink,
-} from '../packages/trainer/src/model/gradient-sink.js';
 import { writeResult } from './model-throughput.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HostBatch } from '@ner-launch/trainer';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import { machineInfo } from './machine-info.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

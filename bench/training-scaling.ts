@@ -29,7 +29,8 @@ import {
 } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DistributedSampler, writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
+import { DistributedSampler } from '@ner-launch/worker';
 import {
   BertTokenizer,
   CSV_HEADER,

@@ -10,10 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { runKernelChecks } from '../tools/cuda/kernel-checks.js';
 import { parityCheck } from '../tools/cuda/model-checks.js';
-import {
-  emulatedCheckDevice,
-  emulatedDevice,
-} from '../packages/cuda/test/support/emulated-device.js';
+import { emulatedCheckDevice, emulatedDevice } from './support/cuda-emulated-device.js';
 import { runReference, skipWithoutPython } from './support/python.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ner-cuda-check-'));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Accelerator, standaloneWorkerEnv } from '@ner-launch/worker';
-import { describeFailures, spawnWorkers } from '../packages/worker/test/support/spawn-workers.js';
+import { describeFailures, spawnWorkers } from './support/spawn-workers.js';
 import { initParams, loss, syntheticData, trainTinyMlp } from './support/tiny-mlp.js';
 
 const worker = fileURLToPath(new URL('./fixtures/ddp-mlp-worker.ts', import.meta.url));

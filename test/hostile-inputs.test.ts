@@ -19,8 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { resolveLaunchConfig } from '../packages/launcher/src/launch-config.js';
-import { launch } from '../packages/launcher/src/launch.js';
+import { launch, resolveLaunchConfig } from '@ner-launch/launcher';
 import { NER_LAUNCH_BIN } from './support/cli.js';
 import { REPO_ROOT } from './support/python.js';
 import {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { attemptRdzvTimeoutS } from '../packages/launcher/src/launch.js';
+import { attemptRdzvTimeoutS } from '@ner-launch/launcher';
 
 const BIN = fileURLToPath(new URL('../packages/launcher/bin/ner-launch.mjs', import.meta.url));
 const COLLECTIVE_WORKER = fileURLToPath(

@@ -9,8 +9,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadPretrained } from '../packages/trainer/src/model/weights/checkpoint-dir.js';
-import { makeTinyTrainingFixture } from '../packages/trainer/test/support/tiny-training.js';
+import { loadPretrained } from '@ner-launch/trainer';
+import { makeTinyTrainingFixture } from './support/tiny-training.js';
 import { CONFORMANCE_BACKENDS } from './support/backends.js';
 import { runCli } from './support/cli.js';
 

@@ -12,14 +12,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readSafetensors } from '../packages/trainer/src/model/weights/safetensors.js';
 import {
   checkpointsRoot,
+  readSafetensors,
   latestCompleteCheckpoint,
   listCheckpointDirs,
   verifyTrainingCheckpoint,
-} from '../packages/trainer/src/train/training-checkpoint.js';
-import { makeTinyTrainingFixture } from '../packages/trainer/test/support/tiny-training.js';
+} from '@ner-launch/trainer';
+import { makeTinyTrainingFixture } from './support/tiny-training.js';
 import { REPO_ROOT } from './support/python.js';
 
 const BIN = join(REPO_ROOT, 'packages', 'launcher', 'bin', 'ner-launch.mjs');

@@ -12,9 +12,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-// Direct module imports: this tool needs two small helpers, not the whole trainer surface.
-import { CSV_HEADER, formatCsvRecord } from '../packages/trainer/src/data/csv-writer.js';
-import { mulberry32 } from '../packages/trainer/src/data/dataset-split.js';
+import { CSV_HEADER, formatCsvRecord } from '@ner-launch/trainer';
+import { mulberry32 } from '@ner-launch/common';
 
 type Random = () => number;
 

@@ -4,7 +4,8 @@
  * equivalence test (test/ddp-equivalence.test.ts), small enough to train 50 steps in
  * milliseconds on any number of workers.
  */
-import { seededRandom, type Accelerator } from '@ner-launch/worker';
+import { mulberry32 } from '@ner-launch/common';
+import type { Accelerator } from '@ner-launch/worker';
 
 const INPUT = 6;
 const HIDDEN = 10;
@@ -14,7 +15,7 @@ export const DATASET_SIZE = 64;
 
 /** Deterministic synthetic data: features in [-1, 1), label from a fixed rule. */
 export function syntheticData(): { x: Float32Array[]; y: number[] } {
-  const random = seededRandom(2024);
+  const random = mulberry32(2024);
   const x = Array.from({ length: DATASET_SIZE }, () =>
     new Float32Array(INPUT).map(() => random() * 2 - 1),
   );
@@ -24,7 +25,7 @@ export function syntheticData(): { x: Float32Array[]; y: number[] } {
 
 /** Parameters by name, in a fixed order shared by all ranks. */
 export function initParams(seed: number): Map<string, Float32Array> {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const init = (n: number, scale: number) =>
     new Float32Array(n).map(() => (random() * 2 - 1) * scale);
   return new Map([

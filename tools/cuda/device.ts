@@ -1,9 +1,12 @@
 /** A bare device session for the kernel checks: driver, context, stream, fp32 kernels, buffers. */
-import { discoverCuda } from '../../packages/cuda/src/libraries/discovery.js';
-import { CudaDriver, type DevicePtr } from '../../packages/cuda/src/libraries/driver.js';
-import { loadNvrtc } from '../../packages/cuda/src/libraries/nvrtc.js';
-import { KernelSet } from '../../packages/cuda/src/kernels/kernel-set.js';
-import type { Precision } from '../../packages/cuda/src/kernels/precision.js';
+import {
+  discoverCuda,
+  CudaDriver,
+  loadNvrtc,
+  KernelSet,
+  type DevicePtr,
+  type Precision,
+} from '@ner-launch/cuda';
 
 /** What the kernel checks launch on. */
 export class CheckDevice {

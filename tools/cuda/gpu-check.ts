@@ -11,8 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cudaAvailability } from '../../packages/cuda/src/libraries/availability.js';
-import type { Precision } from '../../packages/cuda/src/kernels/precision.js';
+import { cudaAvailability, type Precision } from '@ner-launch/cuda';
 import { CheckDevice } from './device.js';
 import { runKernelChecks } from './kernel-checks.js';
 import { ddpCheck, ddpChild, parityCheck } from './model-checks.js';

@@ -2,15 +2,19 @@
  * Each CUDA kernel against its float64 reference (packages/cuda/src/reference), fp32, on the GPU:
  * the largest absolute error per output and a pass at the stated tolerance.
  */
-import { activate, activateGrad, biasGrad } from '../../packages/cuda/src/reference/activation.js';
-import { adamwReference, globalNorm } from '../../packages/cuda/src/reference/adamw.js';
-import { maskedSoftmax, softmaxBackward } from '../../packages/cuda/src/reference/attention.js';
-import { crossEntropy } from '../../packages/cuda/src/reference/cross-entropy.js';
 import {
+  activate,
+  activateGrad,
+  biasGrad,
+  adamwReference,
+  globalNorm,
+  maskedSoftmax,
+  softmaxBackward,
+  crossEntropy,
   layerNormBackward,
   layerNormForward,
-} from '../../packages/cuda/src/reference/layer-norm.js';
-import { dropoutKeep } from '../../packages/cuda/src/reference/philox.js';
+  dropoutKeep,
+} from '@ner-launch/cuda/reference';
 import type { CheckDevice } from './device.js';
 
 /** What the checks use of a device session (a CheckDevice on a GPU). */

@@ -8,12 +8,15 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors } from '@ner-launch/trainer';
-import { CudaBertEngine } from '../../packages/cuda/src/engine/engine.js';
-import type { EngineDevice } from '../../packages/cuda/src/engine/device-api.js';
-import type { CudaBertDims, HiddenAct } from '../../packages/cuda/src/engine/dims.js';
-import type { HostBatch } from '../../packages/cuda/src/engine/host-batch.js';
-import { labelledCount } from '../../packages/cuda/src/engine/host-batch.js';
-import type { Precision } from '../../packages/cuda/src/kernels/precision.js';
+import {
+  CudaBertEngine,
+  labelledCount,
+  type EngineDevice,
+  type CudaBertDims,
+  type HiddenAct,
+  type HostBatch,
+  type Precision,
+} from '@ner-launch/cuda';
 
 interface Meta {
   device: string;

@@ -3,11 +3,14 @@
  * the same batch construction and optimizer settings as tools/cuda/torch_bench.py: forward +
  * backward, clip_grad_norm_(1.0), AdamW (lr 2e-5, weight decay 0.01), zero_grad.
  */
-import { CudaBertEngine } from '../../packages/cuda/src/engine/engine.js';
-import { parameterShapes, type CudaBertDims } from '../../packages/cuda/src/engine/dims.js';
-import type { HostBatch } from '../../packages/cuda/src/engine/host-batch.js';
-import { labelledCount } from '../../packages/cuda/src/engine/host-batch.js';
-import type { Precision } from '../../packages/cuda/src/kernels/precision.js';
+import {
+  CudaBertEngine,
+  parameterShapes,
+  labelledCount,
+  type CudaBertDims,
+  type HostBatch,
+  type Precision,
+} from '@ner-launch/cuda';
 
 /** bert-base, FinBERT vocabulary, 13 labels, HF's default dropout. */
 export const BENCH_DIMS: CudaBertDims = {

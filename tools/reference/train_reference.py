@@ -215,7 +215,7 @@ def imul(a, b):
 
 
 def mulberry32(seed):
-    """packages/worker/src/distributed-sampler.ts seededRandom, bit for bit."""
+    """packages/common/src/seeded-random.ts mulberry32, bit for bit (the reference check needs its own copy)."""
     state = seed & MASK32
 
     def draw():

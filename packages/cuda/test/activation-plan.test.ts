@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LAYER_BUFFERS, planActivations, SHARED_BUFFERS } from '../src/engine/activation-plan.js';
-import { BERT_BASE_DIMS, TINY_DIMS } from './support/dims.js';
+import { BERT_BASE_DIMS, TINY_DIMS } from '../../../test/support/cuda-dims.js';
 
 test('activation buffers are 256-byte aligned, distinct and inside the allocation', () => {
   const plan = planActivations(TINY_DIMS, 3, 7, 2);

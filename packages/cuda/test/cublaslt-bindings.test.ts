@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import { CublasLt } from '../src/libraries/cublaslt.js';
 import type { CudaDiscovery } from '../src/libraries/discovery.js';
-import { assertClose, seeded } from './support/close.js';
+import { assertClose, seeded } from '../../../test/support/close.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ner-mock-cublaslt-'));
 const library = join(dir, 'libcublasLt.so.13');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkBatch, labelledCount, type HostBatch } from '../src/engine/host-batch.js';
-import { TINY_DIMS } from './support/dims.js';
+import { TINY_DIMS } from '../../../test/support/cuda-dims.js';
 
 function batch(overrides: Partial<HostBatch> = {}): HostBatch {
   return {

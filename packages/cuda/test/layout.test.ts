@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parameterShapes } from '../src/engine/dims.js';
 import { LAYOUT_ALIGNMENT, ParameterLayout } from '../src/engine/layout.js';
-import { BERT_BASE_DIMS, TINY_DIMS } from './support/dims.js';
+import { BERT_BASE_DIMS, TINY_DIMS } from '../../../test/support/cuda-dims.js';
 
 test('every parameter has a slot; slots do not overlap and fit in the total', () => {
   const layout = new ParameterLayout(TINY_DIMS);

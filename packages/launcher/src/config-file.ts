@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import { parseYamlLinear, readYamlConfigText } from '@ner-launch/trainer/yaml-file';
 import { isMap, isNode, isScalar, stringify, visit } from 'yaml';
 import {

@@ -1,6 +1,12 @@
 /** Public surface of @ner-launch/launcher. */
 export { main } from './main.js';
-export { launch, failureSummary, type LaunchIo, type LaunchResult } from './launch.js';
+export {
+  launch,
+  attemptRdzvTimeoutS,
+  failureSummary,
+  type LaunchIo,
+  type LaunchResult,
+} from './launch.js';
 export {
   resolveLaunchConfig,
   defaultsWarning,

@@ -5,13 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import {
-  envForRank,
-  processesPerMachine,
-  toEnv,
-  WORKER_ENV_NAMES,
-  type Logger,
-} from '@ner-launch/worker';
+import type { Logger } from '@ner-launch/common';
+import { envForRank, processesPerMachine, toEnv, WORKER_ENV_NAMES } from '@ner-launch/worker';
 import type { LaunchConfig } from './launch-config.js';
 import { routeSourceAddress } from './local-address.js';
 import { ensurePortFree, pickFreePort } from './main-port.js';

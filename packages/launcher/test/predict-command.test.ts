@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Predictor, readDataset } from '@ner-launch/trainer';
 import { REPO_ROOT } from '../../../test/support/python.js';
-import { makeTinyCheckpoint } from '../../trainer/test/support/tiny-checkpoint.js';
+import { makeTinyCheckpoint } from '../../../test/support/tiny-checkpoint.js';
 
 const BIN = join(REPO_ROOT, 'packages/launcher/bin/ner-launch.mjs');
 const SENTENCES = [

@@ -5,7 +5,7 @@
  * reference kernels). What differs between them lives in their profiles (backends/*.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import { resolveAutoBackend, type BackendName, type ConcreteBackend } from './backends/names.js';
 import { backendProfile, type BackendProfile } from './backends/profile.js';
 import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';

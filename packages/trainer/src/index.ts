@@ -90,7 +90,6 @@ export {
 export {
   splitDataset,
   seededShuffle,
-  mulberry32,
   checkSplitRatios,
   type SplitRatios,
 } from './data/dataset-split.js';
@@ -227,7 +226,6 @@ export {
 } from './model/token-classification.js';
 export { ParameterStore } from './model/parameter-store.js';
 export { IGNORE_INDEX, tokenClassificationLoss } from './model/loss.js';
-export { SeededRandom } from './model/seeded-random.js';
 export {
   AdamW,
   adamwUpdate,
@@ -261,7 +259,11 @@ export {
 } from './memory/heap-guard.js';
 export { wasmHeapBytes, WASM_HEAP_MAX_BYTES } from './memory/wasm-heap.js';
 export { computeGradientsWithRecompute, type RecomputeOptions } from './memory/recompute.js';
+export { lengthGroups, sliceCostModel } from './memory/length-groups.js';
+export { DeviceGradientSink, HostGradientSink } from './model/gradient-sink.js';
+export { installWasmBatchMatMul, uninstallWasmBatchMatMul } from './kernels/wasm-batch-matmul.js';
 export {
+  accumulateStepGradients,
   computeStepGradients,
   forwardLogitsInMicroBatches,
   sliceHostBatch,

@@ -7,7 +7,7 @@ import {
   parseStrList,
 } from '../src/data/python-literal.js';
 import { formatCsvRecord } from '../src/data/csv-writer.js';
-import { mulberry32 } from '../src/data/dataset-split.js';
+import { mulberry32 } from '@ner-launch/common';
 import { runReference, skipWithoutPython } from '../../../test/support/python.js';
 
 test('parses the list literals pandas writes, with both quote styles and escapes', () => {

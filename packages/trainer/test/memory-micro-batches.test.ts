@@ -152,7 +152,7 @@ test('per-layer recomputation gives the same gradients and step as plain autodif
 });
 
 test('recomputation with dropout on is deterministic for a given seed and leaks no tensors', async () => {
-  const { SeededRandom } = await import('../src/model/seeded-random.js');
+  const { SeededRandom } = await import('@ner-launch/common');
   const model = BertForTokenClassification.fromStateDict(CONFIG, new Map(), { seed: 3 });
   try {
     const run = () =>

@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
+import { decodeHalf, encodeHalf } from '@ner-launch/common';
 import {
   GradientBucketer,
   GrpcProcessGroup,
   SingleProcessGroup,
-  decodeHalf,
-  encodeHalf,
   type AllReduceOptions,
   type ProcessGroup,
   type ReduceOp,

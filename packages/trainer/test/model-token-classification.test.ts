@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { parseBertConfig, type BertConfig } from '../src/model/config.js';
-import { SeededRandom } from '../src/model/seeded-random.js';
+import { SeededRandom } from '@ner-launch/common';
 import { BertForTokenClassification } from '../src/model/token-classification.js';
 import { tokenClassificationShapes } from '../src/model/weights/expected-parameters.js';
 import type { StateDict } from '../src/model/weights/state-dict.js';

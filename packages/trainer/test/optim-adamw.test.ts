@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeededRandom } from '../src/model/seeded-random.js';
+import { SeededRandom } from '@ner-launch/common';
 import { AdamW, type ParameterAccess } from '../src/optim/adamw.js';
 import { clipGradNorm } from '../src/optim/grad-clip.js';
 import { runReference, skipWithoutPython } from '../../../test/support/python.js';

@@ -11,7 +11,7 @@ import { readSafetensors, writeSafetensors } from '../src/model/weights/safetens
 import { Predictor } from '../src/predict/predictor.js';
 import { runPredict } from '../src/predict/run-predict.js';
 import { wordPredictions } from '../src/tokenizer/label-alignment.js';
-import { makeTinyCheckpoint, TINY_LABELS } from './support/tiny-checkpoint.js';
+import { makeTinyCheckpoint, TINY_LABELS } from '../../../test/support/tiny-checkpoint.js';
 import { NER_LAUNCH_BIN } from '../../../test/support/cli.js';
 
 const SENTENCES = [

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BertTokenizer } from '../src/tokenizer/bert-tokenizer.js';
 import { wordWindows } from '../src/predict/word-windows.js';
-import { makeTinyCheckpoint } from './support/tiny-checkpoint.js';
+import { makeTinyCheckpoint } from '../../../test/support/tiny-checkpoint.js';
 
 let work: string;
 let tokenizer: BertTokenizer;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
-import type { Logger } from '@ner-launch/worker';
+import type { Logger } from '@ner-launch/common';
 import { estimateMemory } from '../src/memory/memory-estimate.js';
 import { MemoryPlanError } from '../src/memory/memory-plan.js';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
@@ -23,7 +23,7 @@ import {
   TrainFlagError,
   type TrainOptions,
 } from '../src/train/train-options.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-memory-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -11,12 +11,8 @@ import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import {
-  Accelerator,
-  createLogger,
-  SingleProcessGroup,
-  standaloneWorkerEnv,
-} from '@ner-launch/worker';
+import { createLogger } from '@ner-launch/common';
+import { Accelerator, SingleProcessGroup, standaloneWorkerEnv } from '@ner-launch/worker';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { readSafetensors } from '../src/model/weights/safetensors.js';
 import { runTraining } from '../src/train/run-training.js';
@@ -27,7 +23,7 @@ import {
   listCheckpointDirs,
 } from '../src/train/training-checkpoint.js';
 import { CONFORMANCE_BACKENDS } from '../../../test/support/backends.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-resume-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createLogger } from '@ner-launch/worker';
+import { createLogger } from '@ner-launch/common';
 import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { loadModelForTraining } from '../src/train/model-setup.js';
 import { runTraining } from '../src/train/run-training.js';
 import { resolveTrainOptions, type TrainOptions } from '../src/train/train-options.js';
-import { makeTinyTrainingFixture } from './support/tiny-training.js';
+import { makeTinyTrainingFixture } from '../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-run-'));
 after(() => rm(root, { recursive: true, force: true }));

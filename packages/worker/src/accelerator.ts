@@ -4,10 +4,15 @@
  * the helpers a data-parallel loop needs. The same code runs with 1 process (no gRPC) and
  * N. It works on plain Float32Arrays; the trainer adapts its tensors.
  */
-import { writeDirectoryAtomic } from './atomic-write.js';
+import {
+  writeDirectoryAtomic,
+  mulberry32,
+  createLogger,
+  type Logger,
+  type JsonValue,
+} from '@ner-launch/common';
 import {
   DistributedSampler,
-  seededRandom,
   type DistributedSamplerOptions,
   type SamplerBatch,
 } from './distributed-sampler.js';
@@ -18,13 +23,7 @@ import {
   type GradientReduceOptions,
 } from './gradient-buckets.js';
 import { GrpcProcessGroup } from './grpc-process-group.js';
-import { createLogger, type Logger } from './logger.js';
-import {
-  ProcessGroupError,
-  type JsonValue,
-  type ProcessGroup,
-  type WireDType,
-} from './process-group.js';
+import { ProcessGroupError, type ProcessGroup, type WireDType } from './process-group.js';
 import { SingleProcessGroup } from './single-process-group.js';
 import { fromEnv, type MixedPrecision, type WorkerEnv } from './worker-env.js';
 
@@ -149,7 +148,7 @@ export class Accelerator {
 
   /** A PRNG seeded from the seed (plus `stream`, e.g. for dropout per rank). */
   random(stream = 0): () => number {
-    return seededRandom((this.seedValue ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0);
+    return mulberry32((this.seedValue ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0);
   }
 
   /** A sampler that shards a dataset over the ranks, seeded and reshuffled per epoch. */

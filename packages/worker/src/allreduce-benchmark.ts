@@ -11,7 +11,8 @@ import type { Server, Socket } from 'node:net';
 import type { Accelerator } from './accelerator.js';
 import { dialEndpoint, listenEndpoint, type DataEndpoint } from './data-plane.js';
 import { GrpcProcessGroup } from './grpc-process-group.js';
-import type { JsonValue, WireDType } from './process-group.js';
+import type { JsonValue } from '@ner-launch/common';
+import type { WireDType } from './process-group.js';
 
 /** What to measure. */
 export interface BenchmarkOptions {

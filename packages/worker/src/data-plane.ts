@@ -14,7 +14,7 @@ import { unlink } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log } from './logger.js';
+import { log } from '@ner-launch/common';
 import { PeerLostError, ProcessGroupError, ProtocolError } from './process-group.js';
 import { FrameQueue, type RingFrame, type RingLink } from './ring-link.js';
 import { FRAME_HEADER_BYTES, decodeHeader, encodeHeader } from './stream-frames.js';

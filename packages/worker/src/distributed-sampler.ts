@@ -6,6 +6,7 @@
  * batch that never comes); the padding is marked so gatherForMetrics can drop it.
  * Batch j of rank r, over all ranks, covers exactly global batch j of size N·b of one process.
  */
+import { mulberry32 } from '@ner-launch/common';
 
 /** One batch of this rank. */
 export interface SamplerBatch {
@@ -29,18 +30,6 @@ export interface DistributedSamplerOptions {
   evenBatches?: boolean;
   /** Drop this rank's last incomplete batch. */
   dropLast?: boolean;
-}
-
-/** A deterministic 32-bit PRNG (mulberry32); same seed, same stream on every rank and platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Seeded per-epoch sharded batches. */
@@ -70,7 +59,7 @@ export class DistributedSampler {
     const order = Array.from({ length: datasetLength }, (_, i) => i);
     if (shuffle) {
       // Mix seed and epoch so consecutive epochs are unrelated permutations.
-      const random = seededRandom(
+      const random = mulberry32(
         (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) >>> 0,
       );
       for (let i = order.length - 1; i > 0; i--) {

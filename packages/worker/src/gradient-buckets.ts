@@ -3,7 +3,7 @@
  * into a few flat ~25 MB buffers so all-reduce runs a few large collectives rather than one
  * per tensor (per-call latency dominates small tensors).
  */
-import { roundToHalf } from './half-precision.js';
+import { roundToHalf } from '@ner-launch/common';
 import type { ProcessGroup, WireDType } from './process-group.js';
 import { allReduceRowSparse, rowCount } from './row-sparse-reduce.js';
 

@@ -24,6 +24,7 @@ import {
   hasToken,
   protoPackage,
 } from './grpc-services.js';
+import type { JsonValue } from '@ner-launch/common';
 import {
   CollectiveTimeoutError,
   MAX_OBJECT_BYTES,
@@ -33,7 +34,6 @@ import {
   decodeObject,
   encodeObject,
   type AllReduceOptions,
-  type JsonValue,
   type ProcessGroup,
   type ReduceOp,
 } from './process-group.js';

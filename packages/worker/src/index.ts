@@ -1,7 +1,5 @@
 /** Public surface of @ner-launch/worker. */
-export { createLogger, log, type Logger } from './logger.js';
 export { exitWithParent } from './parent-watch.js';
-export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
 export {
   envForRank,
   fromEnv,
@@ -27,7 +25,6 @@ export {
 } from './accelerator.js';
 export {
   DistributedSampler,
-  seededRandom,
   type DistributedSamplerOptions,
   type SamplerBatch,
 } from './distributed-sampler.js';
@@ -39,7 +36,6 @@ export {
   RendezvousRefusedError,
   RendezvousTimeoutError,
   type AllReduceOptions,
-  type JsonValue,
   type ProcessGroup,
   type ReduceOp,
   type WireDType,
@@ -63,12 +59,3 @@ export {
   type BenchmarkReport,
   type BenchmarkRow,
 } from './allreduce-benchmark.js';
-export {
-  decodeHalf,
-  encodeHalf,
-  float32ToBf16Bits,
-  float32ToFp16Bits,
-  bf16BitsToFloat32,
-  fp16BitsToFloat32,
-  roundToHalf,
-} from './half-precision.js';

@@ -3,6 +3,7 @@
  * (single-process-group.ts) or as one of N processes over gRPC (grpc-process-group.ts), and
  * the typed errors its operations fail with.
  */
+import type { JsonValue } from '@ner-launch/common';
 
 /** Reduction applied by `allReduce`. */
 export type ReduceOp = 'sum' | 'mean';
@@ -16,10 +17,6 @@ export interface AllReduceOptions {
   /** Largest piece in bytes (default and cap: the group's frame payload cap); equal on every rank. Tests force small pieces with it. */
   pieceBytes?: number;
 }
-
-/** A JSON-serialisable value (objects exchanged by broadcastObject/gatherObject). */
-export type JsonValue =
-  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
 
 /** A group of `worldSize` processes that run the same collectives in the same order. */
 export interface ProcessGroup {

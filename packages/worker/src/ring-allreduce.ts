@@ -5,7 +5,7 @@
  * rank that owns it, in ring order; the all-gather then copies those exact bits to everyone
  * (with a half-precision wire the owner rounds its own copy the same way the wire does).
  */
-import { decodeHalf, encodeHalf, roundToHalf } from './half-precision.js';
+import { decodeHalf, encodeHalf, roundToHalf } from '@ner-launch/common';
 import type { ReduceOp, WireDType } from './process-group.js';
 import { checkFrame, payloadAsUint16, type RingLink, type WireFormat } from './ring-link.js';
 

@@ -10,8 +10,7 @@ import {
   parseBenchmarkOptions,
   runAllReduceBenchmark,
 } from './allreduce-benchmark.js';
-import { writeFileAtomic } from './atomic-write.js';
-import { log } from './logger.js';
+import { writeFileAtomic, log } from '@ner-launch/common';
 import { runSelfTestWorker } from './self-test.js';
 
 async function runBenchmarkWorker(args: string[]): Promise<void> {

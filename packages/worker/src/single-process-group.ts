@@ -3,12 +3,12 @@
  * so scripts run the same code path alone and in a group. Objects still make the JSON round
  * trip, so a value that cannot cross the wire fails here too.
  */
+import type { JsonValue } from '@ner-launch/common';
 import {
   ProcessGroupError,
   decodeObject,
   encodeObject,
   type AllReduceOptions,
-  type JsonValue,
   type ProcessGroup,
   type ReduceOp,
 } from './process-group.js';

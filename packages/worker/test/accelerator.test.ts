@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { Accelerator } from '../src/accelerator.js';
 import { GrpcProcessGroup } from '../src/grpc-process-group.js';
 import { standaloneWorkerEnv, type MixedPrecision, type WorkerEnv } from '../src/worker-env.js';
-import { freePort } from './support/spawn-workers.js';
+import { freePort } from '../../../test/support/spawn-workers.js';
 
 /** Accelerators of `n` in-process ranks (real gRPC for n > 1), launched with `mixedPrecision`. */
 async function accelerators(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { spawnWorkers, type WorkerResult } from './support/spawn-workers.js';
+import { spawnWorkers, type WorkerResult } from '../../../test/support/spawn-workers.js';
 
 const worker = fileURLToPath(new URL('./fixtures/fault-worker.ts', import.meta.url));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { describeFailures, spawnWorkers } from './support/spawn-workers.js';
+import { describeFailures, spawnWorkers } from '../../../test/support/spawn-workers.js';
 
 const worker = fileURLToPath(new URL('./fixtures/allreduce-matrix-worker.ts', import.meta.url));
 

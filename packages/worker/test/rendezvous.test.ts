@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import { bindServer } from '../src/grpc-services.js';
 import { RendezvousRefusedError, RendezvousTimeoutError } from '../src/process-group.js';
 import { RendezvousCoordinator, joinRendezvous, type JoinOptions } from '../src/rendezvous.js';
-import { freePort } from './support/spawn-workers.js';
+import { freePort } from '../../../test/support/spawn-workers.js';
 
 const servers: grpc.Server[] = [];
 after(() => servers.forEach((s) => s.forceShutdown()));

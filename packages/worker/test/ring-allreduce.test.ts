@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { seededRandom } from '../src/distributed-sampler.js';
-import { fp16BitsToFloat32, float32ToFp16Bits } from '../src/half-precision.js';
+import { mulberry32, fp16BitsToFloat32, float32ToFp16Bits } from '@ner-launch/common';
 import { blockRange, pieceRanges, ringAllReduce } from '../src/ring-allreduce.js';
 import { createMemoryRing } from '../src/ring-link.js';
 
@@ -71,7 +70,7 @@ test('ring all-reduce of 2^20+3 random values is within 1e-6 (relative to the su
   const length = (1 << 20) + 3;
   for (const n of [3, 4]) {
     const inputs = Array.from({ length: n }, (_, r) => {
-      const random = seededRandom(r + 7);
+      const random = mulberry32(r + 7);
       return new Float32Array(length).map(() => random() * 2 - 1);
     });
     const outputs = await allReduceInMemory(inputs, 'sum', 'fp32', 1 << 16);
@@ -102,7 +101,7 @@ test('mean divides the ring sum by the world size once, on the block owner', asy
 test('fp16 and bf16 wires give bit-identical results on every rank, within half-precision error', async () => {
   for (const wire of ['fp16', 'bf16'] as const) {
     const inputs = Array.from({ length: 4 }, (_, r) => {
-      const random = seededRandom(r + 99);
+      const random = mulberry32(r + 99);
       return new Float32Array(5003).map(() => random() - 0.5);
     });
     const outputs = await allReduceInMemory(inputs, 'mean', wire, 256);

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Accelerator } from '../src/accelerator.js';
-import { seededRandom } from '../src/distributed-sampler.js';
+import { mulberry32, roundToHalf } from '@ner-launch/common';
 import { GradientBucketer } from '../src/gradient-buckets.js';
-import { roundToHalf } from '../src/half-precision.js';
 import { ProtocolError, type ProcessGroup, type WireDType } from '../src/process-group.js';
 import { packRows, touchedRows, unionRows, unpackRows } from '../src/row-sparse-reduce.js';
 import { SingleProcessGroup } from '../src/single-process-group.js';
@@ -172,7 +171,7 @@ test('with one process row-sparse gradients are left untouched, but a width that
 
 test('two ranks over gRPC: the row-sparse mean is bit-identical to the dense one (overlapping, one-sided and no touched rows)', async () => {
   const groups = await startGroups(2, SMALL_FRAMES);
-  const rand = seededRandom(7);
+  const rand = mulberry32(7);
   const overlapping = [0.1, 0.05].map((fraction) => {
     const grads = rankGradients(rand, [...randomRows(rand, fraction), 0, ROWS - 1]);
     grads.get(SPARSE)![1] = -0; // -0 + -0 inside a union row stays -0, as in the dense sum
@@ -198,7 +197,7 @@ test('two ranks over gRPC: the row-sparse mean is bit-identical to the dense one
 
 test('two ranks over a half-precision wire: bit-identical to dense for half-representable gradients, within rounding otherwise', async () => {
   const groups = await startGroups(2, SMALL_FRAMES);
-  const rand = seededRandom(11);
+  const rand = mulberry32(11);
   for (const wire of ['fp16', 'bf16'] as const) {
     const exact = [0.1, 0.1].map(() => rankGradients(rand, randomRows(rand, 0.1), wire));
     const first = await reduceBoth(groups, exact, wire);
@@ -223,7 +222,7 @@ test('two ranks over a half-precision wire: bit-identical to dense for half-repr
 
 test('three ranks over gRPC: the row-sparse mean is identical on every rank and within 1e-6 of the dense one', async () => {
   const groups = await startGroups(3, SMALL_FRAMES);
-  const rand = seededRandom(5);
+  const rand = mulberry32(5);
   const grads = [
     rankGradients(rand, skewedRows(rand)),
     rankGradients(rand, skewedRows(rand)),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from '../src/self-test.js';
-import { describeFailures, spawnWorkers } from './support/spawn-workers.js';
+import { describeFailures, spawnWorkers } from '../../../test/support/spawn-workers.js';
 
 test('the self-test script passes on two processes and only the main process prints the success line', async () => {
   const results = await spawnWorkers({ worldSize: 2, script: SELF_TEST_SCRIPT });

@@ -3,7 +3,7 @@
  * `ner-launch config default` without questions (never overwriting an existing file).
  */
 import { createInterface } from 'node:readline/promises';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultConfigPath, nerLaunchOnlyKeys, writeConfigFile } from '../config-file.js';
 import { askConfigSettings, defaultConfigSettings } from '../config-questionnaire.js';

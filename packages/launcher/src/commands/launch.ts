@@ -2,7 +2,7 @@
  * The default command, `ner-launch [launch flags] <train|script> [args...]`: resolves the
  * launch flags (flag > config file > default) and runs the workers under supervision.
  */
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import { loadLaunchConfigFile } from '../config-file.js';
 import { defaultsWarning, resolveLaunchConfig, type LaunchTarget } from '../launch-config.js';

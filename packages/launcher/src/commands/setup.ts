@@ -4,7 +4,7 @@
  * (the cache is shared by every checkout). The work is in ../setup/, imported when it runs.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 
 /** Options of `ner-launch setup tensorflow`. */
 export interface SetupTensorflowArgs {

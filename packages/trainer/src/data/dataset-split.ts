@@ -4,10 +4,7 @@
  * specified, so a split can be reproduced from the seed in any language.
  */
 
-import { seededRandom } from '@ner-launch/worker';
-
-/** mulberry32: a generator of floats in [0, 1) for a 32-bit seed (the sampler's PRNG). */
-export const mulberry32: (seed: number) => () => number = seededRandom;
+import { mulberry32 } from '@ner-launch/common';
 
 /** A seeded Fisher–Yates shuffle of a copy of `items`. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {

@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { extname } from 'node:path';
-import { withAtomicFile } from '@ner-launch/worker';
+import { withAtomicFile } from '@ner-launch/common';
 import { formatConllSentence } from './conll-writer.js';
 import { readConllSentences } from './conll-reader.js';
 import { CSV_HEADER, formatCsvRecord } from './csv-writer.js';

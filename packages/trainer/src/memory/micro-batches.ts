@@ -13,7 +13,7 @@ import type {
   GradientResult,
   StepOutput,
 } from '../model/token-classification.js';
-import type { SeededRandom } from '../model/seeded-random.js';
+import type { SeededRandom } from '@ner-launch/common';
 import { batchTensors, disposeBatch, type HostBatch } from '../train/batches.js';
 import { lengthGroups, type SliceCostModel } from './length-groups.js';
 import { accumulateGradientsWithRecompute } from './recompute.js';

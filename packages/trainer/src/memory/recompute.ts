@@ -18,7 +18,7 @@ import { encoderLayer } from '../model/encoder-layer.js';
 import { linear } from '../model/linear.js';
 import { tokenClassificationLoss } from '../model/loss.js';
 import type { ParameterStore } from '../model/parameter-store.js';
-import { SeededRandom } from '../model/seeded-random.js';
+import { SeededRandom } from '@ner-launch/common';
 import { additiveAttentionMask } from '../model/self-attention.js';
 import { HostGradientSink, type GradientSink } from '../model/gradient-sink.js';
 import type {

@@ -1,7 +1,7 @@
 /** Inverted dropout with seeded masks; the identity in eval mode. */
 import * as tf from '@tensorflow/tfjs-core';
 import { currentBackendProfile } from '../backends/profile.js';
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '@ner-launch/common';
 
 /** Train/eval mode plus the generator that seeds each dropout mask. */
 export interface DropoutContext {

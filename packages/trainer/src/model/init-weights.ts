@@ -4,7 +4,7 @@
  * LayerNorm weight 1 and bias 0. Seeded on the host, so identical on every backend.
  */
 import type { BertConfig } from './config.js';
-import type { SeededRandom } from './seeded-random.js';
+import type { SeededRandom } from '@ner-launch/common';
 import type { HostTensor } from './weights/state-dict.js';
 
 /** Initial value of parameter `name` with `shape`. */

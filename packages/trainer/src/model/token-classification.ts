@@ -5,7 +5,7 @@
  * and the optimizer work on), and updates are written through `parameters.update`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { log } from '@ner-launch/worker';
+import { log, SeededRandom, type SeededRandomState } from '@ner-launch/common';
 import { bertModel } from './bert-model.js';
 import type { BertConfig } from './config.js';
 import type { DropoutContext } from './dropout.js';
@@ -16,7 +16,6 @@ import { linear } from './linear.js';
 import { IGNORE_INDEX, tokenClassificationLoss } from './loss.js';
 import { HostGradientSink, type GradientSink, type Gradients } from './gradient-sink.js';
 import { ParameterStore } from './parameter-store.js';
-import { SeededRandom, type SeededRandomState } from './seeded-random.js';
 import { OPTIONAL_PARAMETERS, tokenClassificationShapes } from './weights/expected-parameters.js';
 import type { StateDict } from './weights/state-dict.js';
 

@@ -4,7 +4,7 @@
  * divided by it before the optimizer; a step whose gradients hold inf/NaN is skipped and the
  * scale backs off, and after `growthInterval` good steps in a row the scale grows.
  */
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 
 /** GradScaler's knobs (torch defaults). */
 export interface LossScalerOptions {

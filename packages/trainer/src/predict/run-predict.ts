@@ -4,7 +4,7 @@
  * text, one JSON line per input line with the entity spans. Output goes through an atomic
  * write, or to stdout when no output file is given.
  */
-import { log, withAtomicFile } from '@ner-launch/worker';
+import { log, withAtomicFile } from '@ner-launch/common';
 import { constants, createWriteStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

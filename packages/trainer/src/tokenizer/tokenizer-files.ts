@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import { readBoundedFileSync } from '../model/weights/bounded-file.js';
 
 /** The special-token roles BERT uses. */

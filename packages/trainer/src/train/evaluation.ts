@@ -4,7 +4,8 @@
  * loss, with every rank's share of a global batch pooled) and the word tags of every
  * sentence, gathered from all ranks in dataset order, each sentence once (padding dropped).
  */
-import type { Accelerator, JsonValue } from '@ner-launch/worker';
+import type { JsonValue } from '@ner-launch/common';
+import type { Accelerator } from '@ner-launch/worker';
 import type { BertForTokenClassification } from '../model/token-classification.js';
 import type { Sentence } from '../data/sentence.js';
 import type { EncodedSentence } from '../tokenizer/sentence-encoder.js';

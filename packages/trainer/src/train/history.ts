@@ -4,7 +4,7 @@
  * the shape of `ner-launch score --json` plus the test loss. Both written atomically.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import type { NerScores } from '../metrics/ner-scores.js';
 
 /** One epoch's figures; validation ones are the mean of the epoch's k validations. */

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import { parseBertConfig, withLabels, type BertConfig } from '../model/config.js';
 import { checkModelSize } from '../model/model-size.js';
 import { BertForTokenClassification } from '../model/token-classification.js';

@@ -5,7 +5,7 @@
  * settings.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/worker';
+import { writeFileAtomic } from '@ner-launch/common';
 import type { EpochRecord, TestResults } from './history.js';
 import { HISTORY_COLUMNS } from './history.js';
 import { escapeXml, plotSpecs, renderSvgPlot } from './plots.js';

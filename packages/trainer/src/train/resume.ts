@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Accelerator, JsonValue, Logger } from '@ner-launch/worker';
+import type { JsonValue, Logger } from '@ner-launch/common';
+import type { Accelerator } from '@ner-launch/worker';
 import type { DropoutState, TrainingEngine } from '../engine/training-engine.js';
 import type { LossScaler, LossScalerState } from '../optim/loss-scaler.js';
 import {

@@ -8,13 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import {
-  Accelerator,
-  fromEnv,
-  log as processLog,
-  type Logger,
-  type MixedPrecision,
-} from '@ner-launch/worker';
+import { log as processLog, type Logger } from '@ner-launch/common';
+import { Accelerator, fromEnv, type MixedPrecision } from '@ner-launch/worker';
 import { initBackendProfile } from '../backend.js';
 import type { BackendProfile } from '../backends/profile.js';
 import type { TrainingEngine } from '../engine/training-engine.js';

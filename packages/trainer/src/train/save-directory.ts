@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log } from '@ner-launch/worker';
+import { log } from '@ner-launch/common';
 import { TrainFlagError } from './train-options.js';
 
 /** Written into every save folder a run uses, so a later run knows the folder is ours. */

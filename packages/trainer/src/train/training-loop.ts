@@ -11,12 +11,8 @@
  * sampler order, without communication. With one process and no accumulation this is HF's
  * mean loss, i.e. the reference's.
  */
-import {
-  DistributedSampler,
-  type Accelerator,
-  type JsonValue,
-  type Logger,
-} from '@ner-launch/worker';
+import type { JsonValue, Logger } from '@ner-launch/common';
+import { DistributedSampler, type Accelerator } from '@ner-launch/worker';
 import type { TrainingEngine } from '../engine/training-engine.js';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';

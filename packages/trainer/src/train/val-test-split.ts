@@ -4,7 +4,7 @@
  * a fractional test set), chosen by a seeded shuffle, so every process and every rerun with
  * the same seed gets the same three sets. Each set keeps the file's original order.
  */
-import { mulberry32 } from '../data/dataset-split.js';
+import { mulberry32 } from '@ner-launch/common';
 
 /** The three sets. */
 export interface CarvedSplits<T> {

@@ -1,6 +1,6 @@
 /** Process groups of several ranks inside one test process, over real gRPC on loopback. */
 import { GrpcProcessGroup, type GrpcProcessGroupOptions } from '../../src/grpc-process-group.js';
-import { freePort } from './spawn-workers.js';
+import { freePort } from '../../../../test/support/spawn-workers.js';
 
 /** `worldSize` groups that have completed their rendezvous; `extra` overrides options. */
 export async function startGroups(

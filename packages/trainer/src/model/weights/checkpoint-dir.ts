@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDirectoryAtomic, writeFileAtomic } from '@ner-launch/worker';
+import { writeDirectoryAtomic, writeFileAtomic } from '@ner-launch/common';
 import {
   loadTokenizerFiles,
   parseVocab,

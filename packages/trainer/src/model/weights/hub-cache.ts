@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { downloadFileToCacheDir, modelInfo } from '@huggingface/hub';
-import { log, writeFileAtomic } from '@ner-launch/worker';
+import { log, writeFileAtomic } from '@ner-launch/common';
 
 /** Where and how to reach the hub; all optional, defaults come from the environment. */
 export interface HubOptions {

@@ -6,7 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from './bounded-file.js';
-import { withAtomicFile } from '@ner-launch/worker';
+import { withAtomicFile } from '@ner-launch/common';
 import { CheckpointError } from './checkpoint-error.js';
 import {
   decodeElements,

@@ -5,14 +5,15 @@
  * strides, bias), and each kernel is re-implemented in JS from its .cu file's semantics. Only fp32
  * (xBytes 4) is emulated.
  */
-import type { MatmulShape } from '../../src/libraries/cublaslt.js';
-import type { DevicePtr } from '../../src/libraries/driver.js';
-import type { KernelArg } from '../../src/kernels/kernel-arguments.js';
-import type { KernelName } from '../../src/kernels/sources.js';
-import type { EngineDevice } from '../../src/engine/device-api.js';
-import { dropoutKeep } from '../../src/reference/philox.js';
-import { activate, activateGrad } from '../../src/reference/activation.js';
-import { HIDDEN_ACTS } from '../../src/engine/dims.js';
+import {
+  HIDDEN_ACTS,
+  type DevicePtr,
+  type EngineDevice,
+  type KernelArg,
+  type KernelName,
+  type MatmulShape,
+} from '@ner-launch/cuda';
+import { activate, activateGrad, dropoutKeep } from '@ner-launch/cuda/reference';
 
 const BASE = 0x10000n;
 

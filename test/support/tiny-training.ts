@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../../test/support/python.js';
+import { REPO_ROOT } from './python.js';
 
 const QUICKSTART = join(REPO_ROOT, 'examples', 'quickstart');
 

@@ -1,6 +1,7 @@
 /**
- * A small seeded PRNG on the host (not tfjs's), so weight initialisation and dropout seeds are
- * reproducible across backends and runs.
+ * The one seeded PRNG of ner-launch (mulberry32), on the host rather than tfjs's, so data
+ * splits, sampler shuffles, weight initialisation and dropout seeds are reproducible across
+ * backends, ranks, platforms and runs (and a split can be redone from its seed in any language).
  */
 
 /** A generator's position, to continue its stream later (training checkpoints). */
@@ -17,6 +18,13 @@ export class SeededRandom {
   constructor(seed: number) {
     // Mix the seed so nearby seeds give unrelated streams.
     this.state = (Math.imul(seed | 0, 0x9e3779b1) ^ 0x85ebca6b) >>> 0;
+  }
+
+  /** The plain mulberry32 stream of a 32-bit `seed`, used as its state without mixing. */
+  static unmixed(seed: number): SeededRandom {
+    const random = new SeededRandom(0);
+    random.state = seed >>> 0;
+    return random;
   }
 
   /** The current position of the stream. */
@@ -67,4 +75,10 @@ export class SeededRandom {
     for (let i = 0; i < size; i++) out[i] = this.normal() * std;
     return out;
   }
+}
+
+/** mulberry32: floats in [0, 1) from a 32-bit seed; same seed, same stream everywhere. */
+export function mulberry32(seed: number): () => number {
+  const random = SeededRandom.unmixed(seed);
+  return () => random.uniform();
 }

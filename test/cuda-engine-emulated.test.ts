@@ -10,14 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSafetensors } from '@ner-launch/trainer';
-import { parameterShapes } from '../src/engine/dims.js';
-import { CudaBertEngine, type CudaParamGroup } from '../src/engine/engine.js';
-import { labelledCount, type HostBatch } from '../src/engine/host-batch.js';
-import type { HostWeights } from '../src/engine/host-weights.js';
-import { runReference, skipWithoutPython } from '../../../test/support/python.js';
+import {
+  CudaBertEngine,
+  labelledCount,
+  parameterShapes,
+  type CudaParamGroup,
+  type HostBatch,
+  type HostWeights,
+} from '@ner-launch/cuda';
+import { runReference, skipWithoutPython } from './support/python.js';
 import { assertClose } from './support/close.js';
-import { TINY_DIMS } from './support/dims.js';
-import { emulatedDevice } from './support/emulated-device.js';
+import { TINY_DIMS } from './support/cuda-dims.js';
+import { emulatedDevice } from './support/cuda-emulated-device.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ner-cuda-emulated-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { seededRandom } from '../src/distributed-sampler.js';
 import {
   bf16BitsToFloat32,
   decodeHalf,
@@ -10,6 +9,7 @@ import {
   fp16BitsToFloat32,
   roundToHalf,
 } from '../src/half-precision.js';
+import { mulberry32 } from '../src/seeded-random.js';
 
 test('fp16 encoding maps known values to their IEEE binary16 bit patterns', () => {
   const cases: Array<[number, number]> = [
@@ -82,7 +82,7 @@ test('bf16 keeps the float32 exponent range and rounds the mantissa to 8 bits', 
 
 test('the bulk conversions agree bit for bit with the per-value ones over every fp16 word and 2^20 random float32 bit patterns', () => {
   const words = new Uint16Array(65536).map((_, i) => i);
-  const rand = seededRandom(5);
+  const rand = mulberry32(5);
   const bits = new Uint32Array(1 << 20).map(() => Math.floor(rand() * 2 ** 32));
   const values = new Float32Array(bits.buffer);
   for (const format of ['fp16', 'bf16'] as const) {

@@ -1,5 +1,5 @@
 /** Model dimensions the tests share. */
-import type { CudaBertDims } from '../../src/engine/dims.js';
+import type { CudaBertDims } from '@ner-launch/cuda';
 
 /** A two-layer model small enough for float64 references. */
 export const TINY_DIMS: CudaBertDims = {

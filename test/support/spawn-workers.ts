@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { toEnv, type WorkerEnv } from '../../src/worker-env.js';
+import { toEnv, type WorkerEnv } from '@ner-launch/worker';
 
 /** A finished worker. */
 export interface WorkerResult {

@@ -5,10 +5,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
-import { bertConfigToJson, parseBertConfig, withLabels } from '../../src/model/config.js';
-import { BertForTokenClassification } from '../../src/model/token-classification.js';
-import { saveCheckpoint } from '../../src/model/weights/checkpoint-dir.js';
+import {
+  BertForTokenClassification,
+  bertConfigToJson,
+  initBackend,
+  parseBertConfig,
+  saveCheckpoint,
+  withLabels,
+} from '@ner-launch/trainer';
 
 /** Labels of the tiny model, in id order. */
 export const TINY_LABELS = ['O', 'B-PER', 'I-PER', 'B-LOC', 'I-LOC', 'B-ORG', 'I-ORG'];

@@ -6,16 +6,19 @@
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { adamwUpdate, initBackend } from '@ner-launch/trainer';
-import { activate, activateGrad, biasGrad } from '../src/reference/activation.js';
-import { adamwReference } from '../src/reference/adamw.js';
 import {
+  activate,
+  activateGrad,
+  adamwReference,
   attentionBackward,
   attentionForward,
+  biasGrad,
+  crossEntropy,
+  layerNormBackward,
+  layerNormForward,
   maskedSoftmax,
   softmaxBackward,
-} from '../src/reference/attention.js';
-import { crossEntropy } from '../src/reference/cross-entropy.js';
-import { layerNormBackward, layerNormForward } from '../src/reference/layer-norm.js';
+} from '@ner-launch/cuda/reference';
 import { assertClose, seeded } from './support/close.js';
 
 before(async () => {

@@ -4,17 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readSafetensors, writeSafetensors } from '@ner-launch/trainer';
-import { parameterShapes } from '../src/engine/dims.js';
 import {
+  ParameterLayout,
   packNamed,
   packWeights,
   unpackNamed,
+  parameterShapes,
   unpackWeights,
   type HostWeights,
-} from '../src/engine/host-weights.js';
-import { ParameterLayout } from '../src/engine/layout.js';
-import { runReference, skipWithoutPython } from '../../../test/support/python.js';
-import { TINY_DIMS } from './support/dims.js';
+} from '@ner-launch/cuda';
+import { runReference, skipWithoutPython } from './support/python.js';
+import { TINY_DIMS } from './support/cuda-dims.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ner-cuda-weights-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,14 @@
+/** Public surface of @ner-launch/common: utilities every other package may use. */
+export { createLogger, log, type Logger } from './logger.js';
+export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
+export { mulberry32, SeededRandom, type SeededRandomState } from './seeded-random.js';
+export {
+  decodeHalf,
+  encodeHalf,
+  float32ToBf16Bits,
+  float32ToFp16Bits,
+  bf16BitsToFloat32,
+  fp16BitsToFloat32,
+  roundToHalf,
+} from './half-precision.js';
+export type { JsonValue } from './json-value.js';
