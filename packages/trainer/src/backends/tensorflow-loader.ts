@@ -98,28 +98,31 @@ interface QuietLoader {
  * NVIDIA driver also starts muted (its expected "failed call to cuInit" error; the caller
  * says it runs on the CPU). Installs made without the helper load noisily.
  */
-let fusedOpsLoaded = false;
-
-function loadBinding(install: TensorflowInstall): TfjsBinding {
+/** The binding, and whether the fused-kernel library loaded beside libtensorflow. */
+function loadBinding(install: TensorflowInstall): { binding: TfjsBinding; fusedOps: boolean } {
   const helperPath = quietLoaderPath(install.dir);
   const helper =
     process.env.TF_CPP_MIN_LOG_LEVEL !== '0' && existsSync(helperPath)
       ? (require(helperPath) as QuietLoader)
       : undefined;
-  if (!helper) return require(bindingPath(install.dir)) as TfjsBinding;
+  if (!helper)
+    return { binding: require(bindingPath(install.dir)) as TfjsBinding, fusedOps: false };
   const error = helper.loadQuietly(tensorflowLibraries(install.dir));
   if (error) throw new Error(error);
   // The fused kernels register themselves into the libtensorflow just loaded. A failure here
   // (an install from before them, a library that does not load) only costs speed.
   const fusedOps = fusedOpsLibraryPath(install.dir);
-  fusedOpsLoaded = existsSync(fusedOps) && helper.loadQuietly([fusedOps]) === undefined;
+  const fusedOpsLoaded = existsSync(fusedOps) && helper.loadQuietly([fusedOps]) === undefined;
   const muteStart =
     install.manifest.build === 'gpu' &&
     !nvidiaDriverPresent() &&
     typeof helper.muteStderr === 'function';
   const saved = muteStart ? helper.muteStderr() : -1;
   try {
-    return require(bindingPath(install.dir)) as TfjsBinding;
+    return {
+      binding: require(bindingPath(install.dir)) as TfjsBinding,
+      fusedOps: fusedOpsLoaded,
+    };
   } finally {
     if (muteStart) helper.restoreStderr(saved);
   }
@@ -152,10 +155,11 @@ export async function loadTensorflowBackend(
   const packageDir = tfjsNodeDir(install.dir);
   let binding: TfjsBinding;
   try {
-    binding = loadBinding(install);
+    const loadedBinding = loadBinding(install);
+    binding = loadedBinding.binding;
     // The fused kernels are CPU kernels: where TensorFlow runs on a GPU, tfjs's composite ops
     // stay on the device instead of copying every LayerNorm/GELU/dropout input to the host.
-    if (fusedOpsLoaded && !binding.isUsingGpuDevice()) markFusedOpsLibraryLoaded();
+    if (loadedBinding.fusedOps && !binding.isUsingGpuDevice()) markFusedOpsLibraryLoaded();
   } catch (error) {
     throw new Error(
       `cannot load the TensorFlow binding in ${install.dir} (${(error as Error).message.split('\n')[0]}); run 'ner-launch setup tensorflow${install.manifest.build === 'gpu' ? ' --gpu' : ''}' again after removing that directory`,
