@@ -48,6 +48,14 @@ function boundaries(patterns) {
     'no-restricted-syntax': ['error', NAMED_EXPORTS, ...dynamic],
   };
 }
+// Folder layers inside a package's src/: a folder may not import the siblings listed (they
+// import it), so no two folders import each other (e.g. training uses the memory planner, never
+// the reverse).
+const FOLDER_MAY_NOT_IMPORT = {
+  'trainer/src/memory': ['train', 'engine'],
+  'trainer/src/engine': ['train'],
+  'trainer/src/backends': ['memory'],
+};
 const packageBoundaries = PACKAGES.flatMap((name) => {
   const others = PACKAGES.filter((other) => other !== name);
   const forbidden = others.filter((other) => !MAY_IMPORT[name].includes(other));
@@ -65,18 +73,29 @@ const packageBoundaries = PACKAGES.flatMap((name) => {
         ]
       : []),
   ];
-  return [
-    { files: [`packages/${name}/**/*.ts`], rules: boundaries(own) },
+  const sources = [
+    ...own,
     {
-      files: [`packages/${name}/src/**/*.ts`],
+      regex: '^(\\.\\./)+(test|tools|bench)/',
+      message: "Package sources do not import the repository's tests, tools or benches",
+    },
+  ];
+  const layers = Object.entries(FOLDER_MAY_NOT_IMPORT)
+    .filter(([folder]) => folder.startsWith(`${name}/`))
+    .map(([folder, siblings]) => ({
+      files: [`packages/${folder}/**/*.ts`],
       rules: boundaries([
-        ...own,
+        ...sources,
         {
-          regex: '^(\\.\\./)+(test|tools|bench)/',
-          message: "Package sources do not import the repository's tests, tools or benches",
+          regex: `^(\\.\\./)+(${siblings.join('|')})/`,
+          message: `Against the folder layers: ${folder}/ may not import ${siblings.join('/, ')}/ (FOLDER_MAY_NOT_IMPORT in eslint.config.js)`,
         },
       ]),
-    },
+    }));
+  return [
+    { files: [`packages/${name}/**/*.ts`], rules: boundaries(own) },
+    { files: [`packages/${name}/src/**/*.ts`], rules: boundaries(sources) },
+    ...layers,
   ];
 });
 

@@ -272,7 +272,7 @@ export {
   type StepExecution,
   type MicroBatchOptions,
 } from './memory/micro-batches.js';
-export { type HostBatch } from './train/batches.js';
+export { type HostBatch } from './batches.js';
 export {
   runPredict,
   PREDICT_FORMATS,

@@ -12,7 +12,7 @@ import { estimateMemory, parameterCounts } from '../src/memory/memory-estimate.j
 import { computeStepGradients, forwardLogitsInMicroBatches } from '../src/memory/micro-batches.js';
 import { parseBertConfig, type BertConfig } from '../src/model/config.js';
 import { BertForTokenClassification } from '../src/model/token-classification.js';
-import type { HostBatch } from '../src/train/batches.js';
+import type { HostBatch } from '../src/batches.js';
 
 function config(layers: number, hidden: number, heads: number, intermediate: number): BertConfig {
   return parseBertConfig(

@@ -18,7 +18,7 @@ import { planMemory } from '../src/memory/memory-plan.js';
 import { parseBertConfig } from '../src/model/config.js';
 import { BertForTokenClassification, type Gradients } from '../src/model/token-classification.js';
 import { AdamW } from '../src/optim/adamw.js';
-import { collate, type HostBatch } from '../src/train/batches.js';
+import { collate, type HostBatch } from '../src/batches.js';
 
 const CONFIG = parseBertConfig(
   {

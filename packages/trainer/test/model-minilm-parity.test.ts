@@ -18,7 +18,7 @@ import { loadPretrained } from '../src/model/weights/checkpoint-dir.js';
 import { readSafetensors } from '../src/model/weights/safetensors.js';
 import { backendProfile } from '../src/backends/profile.js';
 import { TfjsEngine } from '../src/engine/tfjs-engine.js';
-import type { HostBatch } from '../src/train/batches.js';
+import type { HostBatch } from '../src/batches.js';
 import {
   REPO_ROOT,
   runReference,

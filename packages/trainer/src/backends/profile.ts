@@ -7,13 +7,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CPU_PROFILE } from './cpu.js';
-import type { SliceCostConstants } from '../memory/length-groups.js';
 import { TFJS_BACKENDS, type ConcreteBackend } from './names.js';
 import type { FusedOps } from './tensorflow-fused-ops.js';
 import { TENSORFLOW_PROFILE } from './tensorflow.js';
 import { WASM_PROFILE } from './wasm.js';
 
 export type { ConcreteBackend } from './names.js';
+
+/**
+ * A backend's constants for the split (memory/length-groups.ts): the fixed cost of a slice in
+ * token-equivalents (op dispatch, weight-gradient products, accumulation), and how much slower
+ * a FLOP of attention's batched matmuls runs than one of the dense layers.
+ */
+export interface SliceCostConstants {
+  overheadTokens: number;
+  attentionSlowdown: number;
+}
 
 /** A backend's traits. */
 export interface BackendProfile {

@@ -1,6 +1,5 @@
 /** tfjs-wasm: the zero-install CPU default; one thread per process, a heap of at most 4 GB. */
-import type { SliceCostConstants } from '../memory/length-groups.js';
-import type { BackendProfile } from './profile.js';
+import type { BackendProfile, SliceCostConstants } from './profile.js';
 
 /**
  * tfjs-wasm's constants. Fixed cost: MiniLM training steps on six Turku-length batches of 16

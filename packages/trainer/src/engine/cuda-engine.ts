@@ -11,7 +11,7 @@ import type { StepOutput } from '../model/token-classification.js';
 import type { StateDict } from '../model/weights/state-dict.js';
 import type { BatchPredictions } from '../memory/micro-batches.js';
 import type { AdamWGroup, AdamWState } from '../optim/adamw.js';
-import type { HostBatch } from '../train/batches.js';
+import type { HostBatch } from '../batches.js';
 import type {
   AccumulateOptions,
   DropoutState,

@@ -20,8 +20,8 @@ import {
 import { AdamW, type AdamWGroup, type AdamWState } from '../optim/adamw.js';
 import { clipDeviceGradNorm, DeviceAdamW } from '../optim/device-adamw.js';
 import { clipGradNorm } from '../optim/grad-clip.js';
-import type { HostBatch } from '../train/batches.js';
-import { batchTensors, disposeBatch } from '../train/batches.js';
+import type { HostBatch } from '../batches.js';
+import { batchTensors, disposeBatch } from '../batches.js';
 import type {
   AccumulateOptions,
   DropoutState,

@@ -11,7 +11,7 @@ import type { StepOutput } from '../model/token-classification.js';
 import type { StateDict } from '../model/weights/state-dict.js';
 import type { BatchPredictions } from '../memory/micro-batches.js';
 import type { AdamWState } from '../optim/adamw.js';
-import type { HostBatch } from '../train/batches.js';
+import type { HostBatch } from '../batches.js';
 
 /** How one training batch is run (from the memory plan). */
 export interface BatchExecution {

@@ -8,18 +8,8 @@
  * (per-slice op dispatch, weight-gradient transposes, gradient read-back and accumulation), so
  * the split is chosen to minimise an estimated cost, not the padding alone.
  */
-import { currentBackendProfile } from '../backends/profile.js';
+import { currentBackendProfile, type SliceCostConstants } from '../backends/profile.js';
 import type { BertConfig } from '../model/config.js';
-
-/**
- * A backend's constants for the split (its profile holds them): the fixed cost of a slice in
- * token-equivalents (op dispatch, weight-gradient products, accumulation), and how much slower
- * a FLOP of attention's batched matmuls runs than one of the dense layers.
- */
-export interface SliceCostConstants {
-  overheadTokens: number;
-  attentionSlowdown: number;
-}
 
 /** What the split weighs: the fixed cost of a slice and how attention grows with length. */
 export interface SliceCostModel {

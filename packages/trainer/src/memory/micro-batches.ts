@@ -14,7 +14,7 @@ import type {
   StepOutput,
 } from '../model/token-classification.js';
 import type { SeededRandom } from '@ner-launch/common';
-import { batchTensors, disposeBatch, type HostBatch } from '../train/batches.js';
+import { batchTensors, disposeBatch, type HostBatch } from '../batches.js';
 import { lengthGroups, type SliceCostModel } from './length-groups.js';
 import { accumulateGradientsWithRecompute } from './recompute.js';
 

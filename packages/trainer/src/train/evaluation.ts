@@ -13,7 +13,7 @@ import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
 import { lengthGroupingFor } from '../memory/length-groups.js';
 import { evaluateInMicroBatches, type BatchPredictions } from '../memory/micro-batches.js';
-import { collate, type HostBatch } from './batches.js';
+import { collate, type HostBatch } from '../batches.js';
 import { createProgress } from './progress.js';
 import { scoreSentence, type ScoredSentence } from './word-tags.js';
 

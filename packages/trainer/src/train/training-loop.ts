@@ -19,7 +19,7 @@ import { withHeapGuard } from '../memory/heap-guard.js';
 import { seqevalResult } from '../metrics/ner-scores.js';
 import type { MixedPrecisionPlan } from '../mixed-precision.js';
 import type { LossScaler } from '../optim/loss-scaler.js';
-import { collate, labelledCount } from './batches.js';
+import { collate, labelledCount } from '../batches.js';
 import {
   initialEarlyStopping,
   type EarlyStoppingState,

@@ -4,9 +4,9 @@
  * and as the int32 tfjs tensors the model takes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LabelledBatch } from '../model/token-classification.js';
-import { IGNORE_LABEL } from '../tokenizer/label-alignment.js';
-import type { EncodedSentence } from '../tokenizer/sentence-encoder.js';
+import type { LabelledBatch } from './model/token-classification.js';
+import { IGNORE_LABEL } from './tokenizer/label-alignment.js';
+import type { EncodedSentence } from './tokenizer/sentence-encoder.js';
 
 /** A padded batch in host memory, row-major [batchSize, seqLen]. */
 export interface HostBatch {
