@@ -1,7 +1,7 @@
 /**
  * Small generated inputs for the hostile-input cases of issue 20: each builder writes its
  * files under a directory and returns the `ner-launch` arguments that exercise the case.
- * Shared by test/hostile-inputs.test.ts and the before/after measurement of the issue.
+ * Shared by test/inputs/hostile-inputs.test.ts and the before/after measurement of the issue.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * A tiny MLP classifier in plain TypeScript (float32 parameters, exact hand-written
  * gradients) trained data-parallel through the Accelerator API: the model of the DDP
- * equivalence test (test/ddp-equivalence.test.ts), small enough to train 50 steps in
+ * equivalence test (test/train/ddp-equivalence.test.ts), small enough to train 50 steps in
  * milliseconds on any number of workers.
  */
 import { mulberry32 } from '@ner-launch/common';

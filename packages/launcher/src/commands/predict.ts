@@ -21,7 +21,7 @@ export interface PredictArgs {
 }
 
 // Spelled out here rather than imported: the flag definitions must not load the trainer
-// (test/cli-startup.test.ts keeps them equal to the trainer's lists).
+// (test/cli.startup.test.ts keeps them equal to the trainer's lists).
 /** `--format` choices (the trainer's PREDICT_FORMATS). */
 export const PREDICT_FORMATS: readonly PredictFormat[] = ['csv', 'conll', 'text'];
 

@@ -1,4 +1,4 @@
-// Child of backend-tensorflow.test.ts: loads the tensorflow backend with the thread counts in
+// Child of backends/tensorflow.test.ts: loads the tensorflow backend with the thread counts in
 // argv, runs a matmul (so the pools exist) and prints the process's OS thread count.
 import { readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
