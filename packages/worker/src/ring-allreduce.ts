@@ -180,6 +180,10 @@ export async function ringAllReduce(
           } else block.set(incoming);
           done = p + 1 < ranges.length ? { step, piece: p + 1 } : { step: step + 1, piece: 0 };
           wake?.();
+          // Frames already queued resolve at once, so without this the loop would add
+          // piece after piece without the event loop reading the peer's credits and headers
+          // in between, and the send loop (and so the peer) would stall meanwhile.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
     } catch (error) {
