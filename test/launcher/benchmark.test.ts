@@ -39,7 +39,10 @@ test('--json prints one report with a row per size and dtype, figures consistent
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout) as BenchmarkReport;
   assert.equal(report.processes, 2);
-  assert.match(report.transport, /^unix socket/);
+  assert.match(
+    report.transport,
+    process.platform === 'linux' ? /^shared memory \(headers over a unix socket\)/ : /^unix socket/,
+  );
   assert.deepEqual(
     report.rows.map((r) => `${r.dtype}:${r.sizeMB}`),
     ['fp32:0.25', 'fp32:1', 'bf16:0.25', 'bf16:1'],
@@ -51,7 +54,12 @@ test('--json prints one report with a row per size and dtype, figures consistent
     assert.ok(Math.abs(row.algbwGBps - algbw) < 1e-9 * algbw);
     assert.ok(Math.abs(row.busbwGBps - row.algbwGBps) < 1e-12, 'busbw = algbw for 2 ranks');
     assert.ok(row.raw && row.raw.oneWayGBps > 0 && row.raw.bothWaysGBps > 0);
+    assert.ok(row.raw.bothWaysResidentGBps > 0);
     assert.ok(Math.abs(row.busbwOverRawBothWays! - row.busbwGBps / row.raw.bothWaysGBps) < 1e-9);
+    assert.ok(
+      Math.abs(row.busbwOverRawBothWaysResident! - row.busbwGBps / row.raw.bothWaysResidentGBps) <
+        1e-9,
+    );
   }
 });
 

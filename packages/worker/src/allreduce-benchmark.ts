@@ -5,6 +5,9 @@
  * and 1 measured in the same processes and interleaved with the all-reduces (so background
  * load falls on both alike): one stream one way, and one stream each way at once (the ring's
  * own traffic pattern), over the transport the data plane uses between those two ranks.
+ * Those streams write from and read into one 4 MiB buffer, which stays in cache; the two-way
+ * round is also run from and into arrays of the measured size ("resident"), whose bytes, like
+ * a gradient's, start and end in main memory: the transport's speed for that tensor.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
@@ -27,6 +30,8 @@ export interface BenchmarkOptions {
 export interface RawStreamResult {
   oneWayGBps: number;
   bothWaysGBps: number;
+  /** A stream each way from and into arrays of the measured size (bytes in main memory), per direction. */
+  bothWaysResidentGBps: number;
   /** CPU seconds of a round with a stream each way, mean of ranks 0 and 1. */
   bothWaysCpuSecondsPerRank: number;
 }
@@ -48,6 +53,7 @@ export interface BenchmarkRow {
   raw: RawStreamResult | null;
   busbwOverRawOneWay: number | null;
   busbwOverRawBothWays: number | null;
+  busbwOverRawBothWaysResident: number | null;
 }
 
 /** The whole report (rank 0's). */
@@ -69,6 +75,8 @@ class RawPair {
   private arrived: (() => void) | undefined;
   private readonly sink = new Uint8Array(CHUNK);
   private readonly source = Buffer.alloc(CHUNK, 7);
+  /** Arrays of the measured size for the resident rounds (undefined: the 4 MiB buffers). */
+  private resident: { source: Uint8Array; sink: Uint8Array; start: number } | undefined;
 
   private out: Socket | undefined;
   private incoming: Socket | undefined;
@@ -104,7 +112,7 @@ class RawPair {
     ({ socket: pair.incoming } = await dialEndpoint(
       endpoints[1 - acc.rank] as unknown as DataEndpoint,
       {
-        buffer: () => pair.sink,
+        buffer: () => pair.readTarget(),
         callback: (n) => {
           pair.receivedBytes(n);
           return true;
@@ -114,6 +122,30 @@ class RawPair {
     pair.incoming.write(expected);
     pair.out = await acceptedSocket;
     return pair;
+  }
+
+  /** Where the next incoming bytes go: the cached sink, or the resident sink at the round's offset. */
+  private readTarget(): Uint8Array {
+    const resident = this.resident;
+    if (!resident) return this.sink;
+    const at = (this.received - resident.start) % resident.sink.byteLength;
+    return resident.sink.subarray(at, Math.min(resident.sink.byteLength, at + CHUNK));
+  }
+
+  /** Rounds from now on stream from and into arrays of `bytes` bytes (0: back to the 4 MiB buffers); call before the barrier that starts a round. */
+  useResident(bytes: number): void {
+    if (bytes === 0) this.resident = undefined;
+    else {
+      const source =
+        this.resident?.source.byteLength === bytes
+          ? this.resident.source
+          : new Uint8Array(bytes).fill(7);
+      const sink =
+        this.resident?.sink.byteLength === bytes
+          ? this.resident.sink
+          : new Uint8Array(bytes).fill(0);
+      this.resident = { source, sink, start: this.received };
+    }
   }
 
   private receivedBytes(n: number): void {
@@ -140,7 +172,10 @@ class RawPair {
   private async write(bytes: number): Promise<void> {
     const out = this.out!;
     for (let sent = 0; sent < bytes; sent += CHUNK) {
-      const chunk = this.source.subarray(0, Math.min(CHUNK, bytes - sent));
+      const end = Math.min(CHUNK, bytes - sent);
+      const chunk = this.resident
+        ? this.resident.source.subarray(sent, sent + end)
+        : this.source.subarray(0, end);
       if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
     }
     await new Promise<void>((resolve) => out.write(new Uint8Array(0), () => resolve()));
@@ -173,6 +208,7 @@ export async function runAllReduceBenchmark(
         const times: number[] = [];
         const oneWay: number[] = [];
         const bothWays: number[] = [];
+        const bothWaysResident: number[] = [];
         let cpuSeconds = 0;
         let rawCpuSeconds = 0;
         for (let i = 0; i < iterations; i++) {
@@ -191,6 +227,10 @@ export async function runAllReduceBenchmark(
           bothWays.push(raw ? await raw.round(bytes, true, true) : 0);
           const rawUsed = process.cpuUsage(rawCpu);
           rawCpuSeconds += (rawUsed.user + rawUsed.system) / 1e6;
+          raw?.useResident(bytes);
+          await group.barrier();
+          bothWaysResident.push(raw ? await raw.round(bytes, true, true) : 0);
+          raw?.useResident(0);
         }
         // An op ends when its slowest rank ends: the max over ranks, per op.
         const slowest = (mine: number[]): Promise<number[]> =>
@@ -211,6 +251,7 @@ export async function runAllReduceBenchmark(
           rawResult = {
             oneWayGBps: await best(oneWay),
             bothWaysGBps: await best(bothWays),
+            bothWaysResidentGBps: await best(bothWaysResident),
             bothWaysCpuSecondsPerRank: (rawCpuPerRank[0] + rawCpuPerRank[1]) / 2,
           };
         }
@@ -228,6 +269,7 @@ export async function runAllReduceBenchmark(
           raw: rawResult,
           busbwOverRawOneWay: rawResult ? busbw / rawResult.oneWayGBps : null,
           busbwOverRawBothWays: rawResult ? busbw / rawResult.bothWaysGBps : null,
+          busbwOverRawBothWaysResident: rawResult ? busbw / rawResult.bothWaysResidentGBps : null,
         });
       }
     }
@@ -249,6 +291,8 @@ export async function runAllReduceBenchmark(
         'one stream rank 0 → rank 1 of the same bytes, same transport, read into a fixed buffer; best round',
       rawBothWaysGBps:
         'a stream each way between ranks 0 and 1 at once (the ring traffic of 2 ranks), per direction; best round',
+      rawBothWaysResidentGBps:
+        'a stream each way between ranks 0 and 1 from and into arrays of the measured size (bytes in main memory, as a tensor), per direction; best round',
       rawBothWaysCpuSecondsPerRank:
         'user + system CPU seconds of ranks 0 and 1 during that two-way round (the transport cost alone)',
     },
@@ -271,8 +315,10 @@ export function formatBenchmarkTable(report: BenchmarkReport): string {
     'raw CPU s',
     'raw 1-way',
     'raw 2-way',
+    'raw 2-way res',
     'bus/raw1',
     'bus/raw2',
+    'bus/raw2 res',
   ];
   const lines = report.rows.map((r) => [
     String(r.sizeMB),
@@ -285,15 +331,17 @@ export function formatBenchmarkTable(report: BenchmarkReport): string {
     fixed(r.raw?.bothWaysCpuSecondsPerRank ?? null, 3),
     fixed(r.raw?.oneWayGBps ?? null, 2),
     fixed(r.raw?.bothWaysGBps ?? null, 2),
+    fixed(r.raw?.bothWaysResidentGBps ?? null, 2),
     fixed(r.busbwOverRawOneWay, 2),
     fixed(r.busbwOverRawBothWays, 2),
+    fixed(r.busbwOverRawBothWaysResident, 2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]): string =>
     cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
     `# all-reduce (sum) over ${report.processes} process(es); data plane: ${report.transport}`,
-    `# raw = a plain stream between ranks 0 and 1 over the same transport, same run (GB/s per direction)`,
+    `# raw = a plain stream between ranks 0 and 1 over a socket, same run (GB/s per direction), from a cached 4 MiB buffer; res = from and into arrays of the size (main memory)`,
     row(header),
     ...lines.map(row),
   ].join('\n');

@@ -7,7 +7,9 @@
  * recycled buffer sized to it (no per-read allocation, no reassembly copy).
  * Transport: a Unix domain socket when both ranks share a machine (Linux: an abstract name,
  * nothing on disk), else TCP. The receiving rank dials its left neighbour; both prove the run
- * token with HMAC-SHA256 over fresh nonces before any frame flows.
+ * token with HMAC-SHA256 over fresh nonces before any frame flows. Over a Unix socket the
+ * sender then offers a shared-memory region (shared-memory.ts, shared-slots.ts): large
+ * payloads go through its slots and only their headers through the socket.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
@@ -17,7 +19,21 @@ import { join } from 'node:path';
 import { log } from '@ner-launch/common';
 import { PeerLostError, ProcessGroupError, ProtocolError } from './process-group.js';
 import { FrameQueue, type RingFrame, type RingLink } from './ring-link.js';
-import { FRAME_HEADER_BYTES, decodeHeader, encodeHeader } from './stream-frames.js';
+import { sharedMemory, type SharedMemory } from './shared-memory.js';
+import {
+  CREDIT_DECLINED,
+  CREDIT_MAPPED,
+  SLOTS_PER_LINK,
+  SlotReader,
+  SlotWriter,
+} from './shared-slots.js';
+import {
+  FRAME_HEADER_BYTES,
+  decodeHeader,
+  encodeHeader,
+  encodeSharedMemoryOffer,
+  type FrameHeader,
+} from './stream-frames.js';
 
 /** Default largest data-plane frame payload (4 MiB): big enough that per-frame costs vanish. */
 export const DEFAULT_DATA_PAYLOAD_BYTES = 4 << 20;
@@ -53,8 +69,10 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 const QUEUED_FRAMES = 2;
 /** Recycled payload buffers kept for reuse. */
 const POOL_SIZE = 8;
-/** Payloads up to this size get their own small buffer instead of a pooled one. */
+/** Payloads up to this size get their own small buffer instead of a pooled one, and stay on the socket when shared slots exist. */
 const SMALL_PAYLOAD = 64 * 1024;
+/** Most shared slots a peer may offer. */
+const MAX_OFFERED_SLOTS = 64;
 
 function mac(
   token: string,
@@ -103,7 +121,7 @@ export class DataPlane implements RingLink {
   private lastWrite: Promise<void> = Promise.resolve();
   private closing = false;
   // Reader state: bytes of `target` are filled by the kernel, then `advance` interprets them.
-  private phase: 'challenge' | 'proof' | 'header' | 'payload' | 'discard' = 'challenge';
+  private phase: 'challenge' | 'proof' | 'header' | 'payload' | 'offer' | 'discard' = 'challenge';
   private target: Uint8Array = new Uint8Array(CHALLENGE_BYTES);
   private filled = 0;
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
@@ -113,8 +131,18 @@ export class DataPlane implements RingLink {
   private goodbye = false;
   private readonly pool: Uint8Array[] = [];
   private lent: Uint8Array | undefined;
+  /** Shared slots our payloads go through to the right neighbour, once it mapped them. */
+  private writer: SlotWriter | undefined;
+  private offeredName: string | undefined;
+  /** The left neighbour's shared slots, and the one whose payload `recv` last handed out. */
+  private reader: SlotReader | undefined;
+  private lentSlot: number | undefined;
+  private offer: Extract<FrameHeader, { kind: 'SHARED_MEMORY' }> | undefined;
 
-  private constructor(private readonly options: DataPlaneOptions) {
+  private constructor(
+    private readonly options: DataPlaneOptions,
+    private readonly shm: SharedMemory | undefined,
+  ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
   }
 
@@ -136,7 +164,7 @@ export class DataPlane implements RingLink {
 
   /** Starts the listeners (TCP on `host`, and a Unix socket); returns once both listen. */
   static async listen(options: DataPlaneOptions): Promise<DataPlane> {
-    const plane = new DataPlane(options);
+    const plane = new DataPlane(options, await sharedMemory());
     try {
       await plane.startServers();
     } catch (error) {
@@ -207,14 +235,54 @@ export class DataPlane implements RingLink {
   private adoptOutgoing(socket: Socket): void {
     this.outgoing = socket;
     const right = this.right;
-    socket.on('data', () => undefined);
+    // The right neighbour writes back only credits for shared slots.
+    socket.on('data', (chunk: Buffer) => this.onCredits(chunk));
     const lost = (how: string): void => {
       if (!this.closing)
         this.report(new PeerLostError(`the data link to rank ${right} ${how}`, right));
     };
     socket.on('error', (error) => lost(`broke: ${error.message}`));
     socket.on('close', () => lost('closed'));
+    // A Unix socket means the same machine: offer shared slots for the payloads.
+    if (socket.remoteAddress === undefined) this.offerSharedMemory(socket);
     this.outgoingOpen.resolve();
+  }
+
+  private offerSharedMemory(socket: Socket): void {
+    if (!this.shm) return;
+    const slotBytes = this.maxPayloadBytes;
+    try {
+      const { name, region } = this.shm.create(SLOTS_PER_LINK * slotBytes);
+      this.writer = new SlotWriter(region, SLOTS_PER_LINK, slotBytes, this.right);
+      this.offeredName = name;
+      const nameBytes = Buffer.from(name);
+      socket.write(encodeSharedMemoryOffer(nameBytes, SLOTS_PER_LINK, slotBytes));
+      socket.write(nameBytes);
+    } catch (error) {
+      log.debug(`data plane: no shared slots to rank ${this.right}: ${(error as Error).message}`);
+    }
+  }
+
+  private onCredits(chunk: Buffer): void {
+    const writer = this.writer;
+    if (!writer) {
+      if (!this.failure && !this.closing)
+        this.report(new ProtocolError(`rank ${this.right} wrote on a link that only it reads`));
+      return;
+    }
+    try {
+      const declined = writer.onCredits(chunk) === 'declined';
+      if (this.offeredName && (declined || writer.usable)) {
+        this.shm!.remove(this.offeredName);
+        this.offeredName = undefined;
+      }
+      if (declined) {
+        this.writer = undefined;
+        setImmediate(() => writer.region.unmap());
+      }
+    } catch (error) {
+      this.report(error as Error);
+    }
   }
 
   /** Dials the left neighbour's `endpoint` (Unix socket first, then TCP) and authenticates. */
@@ -313,8 +381,20 @@ export class DataPlane implements RingLink {
           this.goodbye = true;
           return this.readInto('discard', new Uint8Array(1024));
         }
-        const { payloadBytes, ...frame } = header;
+        if (header.kind === 'SHARED_MEMORY') {
+          this.offer = header;
+          return this.readInto('offer', new Uint8Array(header.payloadBytes));
+        }
+        const { payloadBytes, slot, ...frame } = header;
         this.frame = frame;
+        if (slot !== undefined) {
+          if (!this.reader)
+            throw new ProtocolError(
+              `rank ${left} announced a payload in shared slot ${slot} without having offered shared memory`,
+            );
+          this.target = this.reader.take(slot, payloadBytes);
+          return this.deliver();
+        }
         const payload = this.takeBuffer(payloadBytes);
         if (payloadBytes > 0) return this.readInto('payload', payload);
         this.target = payload;
@@ -322,9 +402,41 @@ export class DataPlane implements RingLink {
       }
       case 'payload':
         return this.deliver();
+      case 'offer':
+        this.acceptOffer(Buffer.from(this.target).toString());
+        return this.readInto('header', this.header);
       case 'discard':
         return this.readInto('discard', this.target);
     }
+  }
+
+  /** Maps the left neighbour's shared slots, or declines (payloads then stay on the socket). */
+  private acceptOffer(name: string): void {
+    const { slots, slotBytes } = this.offer!;
+    const left = this.left;
+    let answer = CREDIT_DECLINED;
+    if (this.reader) throw new ProtocolError(`rank ${left} offered shared memory a second time`);
+    if (
+      this.shm &&
+      slots >= 1 &&
+      slots <= MAX_OFFERED_SLOTS &&
+      Number.isSafeInteger(slotBytes) &&
+      slotBytes >= 1 &&
+      slotBytes <= this.maxPayloadBytes
+    ) {
+      try {
+        const region = this.shm.open(name, slots * slotBytes);
+        this.shm.remove(name);
+        this.reader = new SlotReader(region, slots, slotBytes, left);
+        this.transportValue = 'shared memory (headers over a unix socket)';
+        answer = CREDIT_MAPPED;
+      } catch (error) {
+        log.debug(`data plane: declined rank ${left}'s shared memory: ${(error as Error).message}`);
+      }
+    }
+    const word = Buffer.alloc(4);
+    word.writeUInt32LE(answer);
+    this.incoming!.write(word);
   }
 
   private deliver(): void {
@@ -374,6 +486,15 @@ export class DataPlane implements RingLink {
     if (this.failure) throw this.failure;
     const out = this.outgoing;
     if (!out) throw new ProcessGroupError('data plane used before it was connected');
+    const writer = this.writer;
+    if (writer?.usable && frame.payload.byteLength > SMALL_PAYLOAD) {
+      let slot = writer.acquire();
+      if (typeof slot !== 'number') slot = await Promise.race([slot, this.failed.promise]);
+      if (this.failure) throw this.failure;
+      writer.slot(slot, frame.payload.byteLength).set(frame.payload);
+      out.write(encodeHeader(frame, slot));
+      return;
+    }
     const written = deferred<void>();
     out.cork();
     out.write(encodeHeader(frame));
@@ -388,7 +509,14 @@ export class DataPlane implements RingLink {
   recv(): Promise<RingFrame> {
     if (this.lent && this.pool.length < POOL_SIZE) this.pool.push(this.lent);
     this.lent = undefined;
+    this.giveBackSlot();
     return this.inbox.shift().then((frame) => {
+      const reader = this.reader;
+      if (reader && frame.payload.buffer === reader.region.bytes.buffer) {
+        this.lentSlot =
+          (frame.payload.byteOffset - reader.region.bytes.byteOffset) / reader.slotBytes;
+        return frame;
+      }
       if (
         frame.payload.buffer.byteLength === this.maxPayloadBytes &&
         frame.payload.byteLength > SMALL_PAYLOAD
@@ -400,7 +528,16 @@ export class DataPlane implements RingLink {
 
   /** Resolves once every frame sent so far is with the kernel (callers may reuse their arrays). */
   async flush(): Promise<void> {
+    this.giveBackSlot();
     await Promise.race([this.lastWrite, this.failed.promise]);
+  }
+
+  /** The payload `recv` last handed out is no longer read: its shared slot goes back to the sender. */
+  private giveBackSlot(): void {
+    if (this.lentSlot === undefined) return;
+    const credit = this.reader!.release(this.lentSlot);
+    this.lentSlot = undefined;
+    if (!this.failure && !this.closing) this.incoming?.write(credit);
   }
 
   /** Frames received but not yet consumed. */
@@ -428,6 +565,14 @@ export class DataPlane implements RingLink {
     this.outgoing?.destroy();
     this.incoming?.destroy();
     for (const server of this.servers) server.close();
+    if (this.offeredName) this.shm?.remove(this.offeredName);
+    this.offeredName = undefined;
+    // Unmapped on a later turn: a collective may still be in a synchronous copy from a slot.
+    const regions = [this.writer?.region, this.reader?.region];
+    this.writer = undefined;
+    this.reader = undefined;
+    this.lentSlot = undefined;
+    setImmediate(() => regions.forEach((region) => region?.unmap()));
     if (process.platform !== 'linux' && this.socketPath)
       void unlink(this.socketPath).catch(() => undefined);
   }

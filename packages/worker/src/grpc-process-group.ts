@@ -211,8 +211,10 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     const { rank, worldSize, masterAddr, masterPort, localAddr, token, rendezvousTimeoutMs } =
       this.options;
     if (rank === 0) {
-      const port = await bindServer(this.server, masterAddr, masterPort);
+      // Data plane first: between binding and adding the rendezvous service nothing may
+      // wait, or an early joiner finds a server without it and gives up.
       await this.listenData(masterAddr);
+      const port = await bindServer(this.server, masterAddr, masterPort);
       this.coordinator = new RendezvousCoordinator(
         worldSize,
         token,

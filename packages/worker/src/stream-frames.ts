@@ -1,8 +1,11 @@
 /**
  * Frames of the data plane (data-plane.ts): a fixed 40-byte little-endian header followed by
  * the raw payload bytes (a Float32Array's own bytes for fp32; no protobuf, no copy on send).
- *   0 u32 magic   4 u8 kind   5 u8 format   6 u16 zero   8 u32 step   12 u32 piece
- *  16 u32 origin  20 u32 payload length     24 f64 op    32 f64 total
+ *   0 u32 magic   4 u8 kind   5 u8 format   6 u8 in-slot flag   7 u8 slot
+ *   8 u32 step    12 u32 piece   16 u32 origin   20 u32 payload length   24 f64 op   32 f64 total
+ * A frame whose payload waits in a shared-memory slot (shared-slots.ts) has the in-slot flag
+ * set and no payload bytes on the stream. The offer of a shared region is a frame of its own
+ * (kind SHARED_MEMORY: piece = slot count, total = slot bytes, payload = the region's name).
  * A header is checked before anything is allocated for its payload.
  */
 import { ProtocolError } from './process-group.js';
@@ -13,12 +16,15 @@ export const FRAME_HEADER_BYTES = 40;
 /** 'NERF' little-endian: the first four bytes of every frame. */
 const MAGIC = 0x4652454e;
 
-const KINDS: ReadonlyArray<FrameKind | 'GOODBYE'> = [
+const KINDS: ReadonlyArray<FrameKind | 'GOODBYE' | 'SHARED_MEMORY'> = [
   'FRAME_KIND_ALL_REDUCE',
   'FRAME_KIND_BROADCAST',
   'FRAME_KIND_ALL_GATHER',
   'GOODBYE',
+  'SHARED_MEMORY',
 ];
+/** Longest region name a SHARED_MEMORY offer may carry. */
+const MAX_REGION_NAME_BYTES = 255;
 const FORMATS: readonly WireFormat[] = [
   'WIRE_FORMAT_FP32',
   'WIRE_FORMAT_FP16',
@@ -26,18 +32,27 @@ const FORMATS: readonly WireFormat[] = [
   'WIRE_FORMAT_BYTES',
 ];
 
-/** A decoded header: the frame without its payload, or the goodbye that precedes a clean close. */
+/**
+ * A decoded header: the frame without its payload (`slot`: the shared slot holding it), the
+ * goodbye that precedes a clean close, or the offer of a shared-memory region.
+ */
 export type FrameHeader =
-  { kind: 'GOODBYE'; payloadBytes: 0 } | (Omit<RingFrame, 'payload'> & { payloadBytes: number });
+  | { kind: 'GOODBYE'; payloadBytes: 0 }
+  | { kind: 'SHARED_MEMORY'; payloadBytes: number; slots: number; slotBytes: number }
+  | (Omit<RingFrame, 'payload'> & { payloadBytes: number; slot?: number });
 
-/** Writes the header of `frame` (or of a goodbye) into a fresh 40-byte buffer. */
-export function encodeHeader(frame: RingFrame | 'GOODBYE'): Uint8Array {
+/** Writes the header of `frame` (or of a goodbye) into a fresh 40-byte buffer; `slot`: its payload waits there, not on the stream. */
+export function encodeHeader(frame: RingFrame | 'GOODBYE', slot?: number): Uint8Array {
   const bytes = new Uint8Array(FRAME_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   if (frame === 'GOODBYE') {
     view.setUint8(4, KINDS.indexOf('GOODBYE') + 1);
     return bytes;
+  }
+  if (slot !== undefined) {
+    view.setUint8(6, 1);
+    view.setUint8(7, slot);
   }
   view.setUint8(4, KINDS.indexOf(frame.kind) + 1);
   view.setUint8(5, FORMATS.indexOf(frame.format));
@@ -74,6 +89,23 @@ export function decodeHeader(
       throw new ProtocolError(`rank ${fromRank} sent a goodbye frame with a payload`);
     return { kind, payloadBytes: 0 };
   }
+  if (kind === 'SHARED_MEMORY') {
+    if (payloadBytes === 0 || payloadBytes > MAX_REGION_NAME_BYTES)
+      throw new ProtocolError(
+        `rank ${fromRank} offered shared memory with a name of ${payloadBytes} bytes`,
+      );
+    return {
+      kind,
+      payloadBytes,
+      slots: view.getUint32(12, true),
+      slotBytes: view.getFloat64(32, true),
+    };
+  }
+  const inSlot = view.getUint8(6);
+  if (inSlot > 1)
+    throw new ProtocolError(
+      `rank ${fromRank} sent a data-plane frame with unknown flags ${inSlot}`,
+    );
   if (payloadBytes > maxPayloadBytes)
     throw new ProtocolError(
       `rank ${fromRank} announced a data-plane frame of ${payloadBytes} payload bytes, above the cap of ${maxPayloadBytes}: refused before reading it`,
@@ -91,5 +123,22 @@ export function decodeHeader(
     piece: view.getUint32(12, true),
     origin: view.getUint32(16, true),
     payloadBytes,
+    ...(inSlot === 1 ? { slot: view.getUint8(7) } : {}),
   };
+}
+
+/** The header offering the right neighbour `slots` shared slots of `slotBytes` bytes in the region `name`. */
+export function encodeSharedMemoryOffer(
+  name: Uint8Array,
+  slots: number,
+  slotBytes: number,
+): Uint8Array {
+  const bytes = new Uint8Array(FRAME_HEADER_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint8(4, KINDS.indexOf('SHARED_MEMORY') + 1);
+  view.setUint32(12, slots, true);
+  view.setUint32(20, name.byteLength, true);
+  view.setFloat64(32, slotBytes, true);
+  return bytes;
 }
