@@ -3,9 +3,9 @@
  * the whole group up to max_restarts times, and returns how it ended. Callable from tests
  * without the CLI.
  */
+import { UsageError, type Logger } from '@ner-launch/common';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import type { Logger } from '@ner-launch/common';
 import { envForRank, processesPerMachine, toEnv, WORKER_ENV_NAMES } from '@ner-launch/worker';
 import type { LaunchConfig } from './launch-config.js';
 import { routeSourceAddress } from './local-address.js';
@@ -91,7 +91,7 @@ function newRunToken(config: LaunchConfig, env: NodeJS.ProcessEnv): string {
   if (config.runToken) return config.runToken;
   if (env.NER_RUN_TOKEN) return env.NER_RUN_TOKEN;
   if (config.numMachines > 1)
-    throw new Error(
+    throw new UsageError(
       "with several machines, set NER_RUN_TOKEN to the same secret in every launcher's environment (e.g. `export NER_RUN_TOKEN=$(openssl rand -hex 16)` before srun); workers with another token are refused",
     );
   return randomBytes(16).toString('hex');

@@ -4,6 +4,7 @@
  * `--benchmark [--sizes_mb 4,64,440] [--dtype fp32,fp16,bf16] [--json]` instead measures the
  * all-reduce on that set-up (nccl-tests' all_reduce_perf figures beside the raw transport).
  */
+import { OperationalError } from '@ner-launch/common';
 import {
   formatBenchmarkTable,
   parseBenchmarkOptions,
@@ -93,7 +94,7 @@ export const testCommand: CommandModule = {
   handler: async (argv) => {
     const script = selfTestScript();
     if (!existsSync(script))
-      throw new Error(
+      throw new OperationalError(
         `the process-group self test is not available yet in this build (${script} is missing)`,
       );
     if (argv.benchmark) return runBenchmark(argv as Record<string, unknown>, script);

@@ -8,11 +8,7 @@
 import type { Argv, CommandModule } from 'yargs';
 // The flag schema is a light entry point (no tfjs), so `ner-launch -h` and the launcher stay
 // quick; the trainer itself loads only when the command runs.
-import {
-  resolveTrainOptions,
-  TrainFlagError,
-  trainFlagYargsOptions,
-} from '@ner-launch/trainer/train-flags';
+import { resolveTrainOptions, trainFlagYargsOptions } from '@ner-launch/trainer/train-flags';
 
 /** The yargs module of `train`. */
 export const trainCommand: CommandModule = {
@@ -25,20 +21,11 @@ export const trainCommand: CommandModule = {
       .epilogue(
         'Precedence: command-line flag > --config YAML > default. --batch_size is per process.',
       ),
+  // Errors (a UsageError names the flag, file or record) end in main.ts's handler; a launched
+  // worker's non-zero exit makes the launcher stop the whole group.
   handler: async (argv) => {
-    try {
-      const options = await resolveTrainOptions(argv as Record<string, unknown>);
-      const { runTraining } = await import('@ner-launch/trainer');
-      await runTraining(options);
-    } catch (error) {
-      // The message names the flag, file or record; a stack only helps when debugging.
-      const err = error as Error;
-      const detail =
-        process.env.NER_LOG_LEVEL === 'debug' ? (err.stack ?? err.message) : err.message;
-      process.stderr.write(`ner-launch train: error: ${detail}\n`);
-      // Usage errors exit 2 (as yargs/argparse do), everything else 1; a launched worker's
-      // non-zero exit makes the launcher stop the whole group.
-      process.exitCode = error instanceof TrainFlagError ? 2 : 1;
-    }
+    const options = await resolveTrainOptions(argv as Record<string, unknown>);
+    const { runTraining } = await import('@ner-launch/trainer');
+    await runTraining(options);
   },
 };
