@@ -87,6 +87,15 @@ export function failureSummary(result: AttemptResult, attempt: number, attempts:
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Whether the group stopped on a usage error (the first worker to fail exited with code 2, as
+ * a UsageError ends ner-launch): restarting cannot help, and the worker already said why.
+ */
+function isUsageFailure(result: AttemptResult): boolean {
+  const cause = result.rootCause;
+  return cause !== undefined && cause.signal === null && cause.exitCode === 2;
+}
+
 function newRunToken(config: LaunchConfig, env: NodeJS.ProcessEnv): string {
   if (config.runToken) return config.runToken;
   if (env.NER_RUN_TOKEN) return env.NER_RUN_TOKEN;
@@ -204,6 +213,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           tee: config.tee,
           attempt: restartCount,
           prefix: config.numProcesses > 1,
+          errorLinesShown: new Set(),
           ...(config.logDir === undefined ? {} : { logDir: config.logDir }),
         },
       });
@@ -217,14 +227,27 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           mainProcessPort: port,
           last: result,
         };
-      if (!result.interruptedBy && !interruptedBy && restartCount < config.maxRestarts) {
+      const usageFailure = isUsageFailure(result);
+      if (
+        !usageFailure &&
+        !result.interruptedBy &&
+        !interruptedBy &&
+        restartCount < config.maxRestarts
+      ) {
         const cause = result.rootCause;
         io.log?.warn(
           `worker group failed${cause ? ` (rank ${cause.rank}: ${describeExit(cause)})` : ''}; restarting it (restart ${restartCount + 1} of ${config.maxRestarts})`,
         );
         continue;
       }
-      const summary = failureSummary(result, attempt, attempts);
+      // A worker's usage error has been said in one line (its stderr reaches the console); it
+      // is only repeated here when --log_dir keeps that stderr off the console.
+      const stderrShown = config.logDir === undefined || (config.tee & 2) !== 0;
+      const summary = usageFailure
+        ? stderrShown
+          ? ''
+          : `${result.rootCause!.stderrTail.at(-1) ?? ''}\n`
+        : failureSummary(result, attempt, attempts);
       io.console.stderr.write(summary);
       const exitCode = result.rootCause
         ? exitStatus(result.rootCause)
@@ -237,7 +260,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
         restartCount,
         mainProcessPort: port,
         last: result,
-        summary,
+        ...(summary === '' ? {} : { summary }),
       };
     }
   } finally {

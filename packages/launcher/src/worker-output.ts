@@ -25,7 +25,15 @@ export interface OutputOptions {
   attempt: number;
   /** Prefix console lines with `[rank N] ` (off for a single worker, whose output passes through as is). */
   prefix: boolean;
+  /**
+   * Error lines (`ner-launch ...: error: ...`) already on the console, shared by the ranks of
+   * an attempt: the same error from every rank (a bad data file all of them read) shows once.
+   */
+  errorLinesShown?: Set<string>;
 }
+
+/** A worker's one-line error report (main.ts's handler writes it). */
+const ERROR_LINE = /^ner-launch(?: [a-z]+)?: error: /;
 
 /** Splits a byte stream into lines and writes each one prefixed. */
 class LinePrefixer {
@@ -33,18 +41,24 @@ class LinePrefixer {
   constructor(
     private readonly prefix: string,
     private readonly sink: (line: string) => void,
+    /** Lines to leave out. */
+    private readonly skip: (line: string) => boolean = () => false,
   ) {}
 
   push(chunk: string): void {
     const text = this.pending + chunk;
     const lines = text.split('\n');
     this.pending = lines.pop() ?? '';
-    for (const line of lines) this.sink(`${this.prefix}${line}\n`);
+    for (const line of lines) this.write(line);
   }
 
   flush(): void {
-    if (this.pending !== '') this.sink(`${this.prefix}${this.pending}\n`);
+    if (this.pending !== '') this.write(this.pending);
     this.pending = '';
+  }
+
+  private write(line: string): void {
+    if (!this.skip(line)) this.sink(`${this.prefix}${line}\n`);
   }
 }
 
@@ -67,8 +81,15 @@ export class RankOutput {
     const toConsoleErr = options.logDir === undefined || (options.tee & 2) !== 0;
     if (toConsoleOut)
       this.consoleOut = new LinePrefixer(prefix, (l) => options.console.stdout.write(l));
+    const shown = options.errorLinesShown;
+    const repeated = (line: string): boolean => {
+      if (shown === undefined || !ERROR_LINE.test(line)) return false;
+      if (shown.has(line)) return true;
+      shown.add(line);
+      return false;
+    };
     if (toConsoleErr)
-      this.consoleErr = new LinePrefixer(prefix, (l) => options.console.stderr.write(l));
+      this.consoleErr = new LinePrefixer(prefix, (l) => options.console.stderr.write(l), repeated);
     if (options.logDir !== undefined) {
       const dir = join(options.logDir, `attempt_${options.attempt}`, `rank_${rank}`);
       mkdirSync(dir, { recursive: true });

@@ -8,6 +8,7 @@ import { loadLaunchConfigFile } from '../config-file.js';
 import { defaultsWarning, resolveLaunchConfig, type LaunchTarget } from '../launch-config.js';
 import { addLaunchOptions, flagsFromArgv } from '../launch-options.js';
 import { launch } from '../launch.js';
+import { checkTrainArgs } from './train.js';
 
 /** The target and its untouched arguments, split off argv before yargs sees it (main.ts). */
 export interface TargetArgv {
@@ -41,6 +42,7 @@ export async function runLaunch(
   const flags = flagsFromArgv(argv);
   const file = loadLaunchConfigFile(flags.configFile);
   const { config, defaultsUsed, warnings } = resolveLaunchConfig(flags, file, target);
+  if (target.kind === 'train') await checkTrainArgs(target.args);
   if (config.debug) log.level = 'debug';
   else if (config.quiet) log.level = 'warn';
   for (const line of file?.notes ?? []) log.info(line);

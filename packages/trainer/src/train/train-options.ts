@@ -9,6 +9,7 @@ import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path';
 import { LAUNCH_BACKENDS, type LaunchBackend } from '../backends/names.js';
 import { UsageError } from '@ner-launch/common';
+import { DataError } from '../data/data-error.js';
 import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
@@ -584,6 +585,19 @@ async function makeDirectories(path: string): Promise<void> {
       // Another process (a second worker) may have created it meanwhile.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
+  }
+}
+
+/** Fails when the --data_path folder does not exist (the launcher checks it before any worker starts). */
+export async function checkDataPath(path: string): Promise<void> {
+  try {
+    await access(path);
+  } catch {
+    throw new DataError(
+      path,
+      0,
+      '--data_path: folder not found (expected train.csv, val.csv and test.csv in it)',
+    );
   }
 }
 
