@@ -49,19 +49,29 @@ export interface ErrorReport {
 }
 
 /**
+ * Whether `error` is Node's report of a failed system call (ENOSPC, EACCES, ENOTDIR, ...): its
+ * message names the call and the path, and the cause is the machine, not the code.
+ */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const e = error as NodeJS.ErrnoException | null;
+  return error instanceof Error && typeof e?.code === 'string' && typeof e.syscall === 'string';
+}
+
+/**
  * The report of `error` for a CLI named `prefix`: `<prefix>: error: <message>` in one line for
- * an OperationalError (its stack added when debugging), the stack for anything else (exit 1).
+ * an OperationalError or a failed system call (its stack added when debugging), the stack for
+ * anything else (a bug; exit code 1).
  */
 export function errorReport(
   error: unknown,
   prefix: string,
   env: NodeJS.ProcessEnv = process.env,
 ): ErrorReport {
-  if (error instanceof OperationalError) {
+  if (error instanceof OperationalError || isSystemError(error)) {
     const line = `${prefix}: error: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`;
     return {
       text: debugErrors(env) && error.stack ? `${line}${error.stack}\n` : line,
-      exitCode: error.exitCode,
+      exitCode: error instanceof OperationalError ? error.exitCode : 1,
     };
   }
   const stack = error instanceof Error ? (error.stack ?? String(error)) : String(error);

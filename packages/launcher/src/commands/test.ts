@@ -4,13 +4,13 @@
  * `--benchmark [--sizes_mb 4,64,440] [--dtype fp32,fp16,bf16] [--json]` instead measures the
  * all-reduce on that set-up (nccl-tests' all_reduce_perf figures beside the raw transport).
  */
-import { OperationalError } from '@ner-launch/common';
 import {
   formatBenchmarkTable,
   parseBenchmarkOptions,
   type BenchmarkReport,
 } from '@ner-launch/worker';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { OperationalError, UsageError } from '@ner-launch/common';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -31,9 +31,7 @@ async function runBenchmark(argv: Record<string, unknown>, script: string): Prom
     parseBenchmarkOptions(args);
   } catch (error) {
     // A usage error: one line, before any worker starts.
-    process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
+    throw new UsageError((error as Error).message, { cause: error });
   }
   const dir = mkdtempSync(join(tmpdir(), 'ner-launch-bench-'));
   const report = join(dir, 'report.json');
