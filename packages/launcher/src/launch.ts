@@ -18,7 +18,7 @@ import {
   type WorkerProcessSpec,
 } from './worker-group.js';
 import { workerArgv } from './worker-command.js';
-import type { ConsoleStreams } from './worker-output.js';
+import { ErrorLines, type ConsoleStreams } from './worker-output.js';
 
 /** How a launch ended. */
 export interface LaunchResult {
@@ -205,6 +205,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           summary,
         };
       }
+      const errorLines = new ErrorLines();
       group = new WorkerGroup(specs, {
         monitorIntervalMs: config.monitorIntervalS * 1000,
         termGraceMs: config.termGraceS * 1000,
@@ -213,7 +214,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           tee: config.tee,
           attempt: restartCount,
           prefix: config.numProcesses > 1,
-          errorLinesShown: new Set(),
+          errorLines,
           ...(config.logDir === undefined ? {} : { logDir: config.logDir }),
         },
       });
@@ -228,6 +229,8 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           last: result,
         };
       const usageFailure = isUsageFailure(result);
+      // Errors that repeat another rank's are said once for a usage error, else all shown.
+      if (!usageFailure) io.console.stderr.write(errorLines.held.join(''));
       if (
         !usageFailure &&
         !result.interruptedBy &&

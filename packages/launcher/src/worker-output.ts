@@ -25,15 +25,35 @@ export interface OutputOptions {
   attempt: number;
   /** Prefix console lines with `[rank N] ` (off for a single worker, whose output passes through as is). */
   prefix: boolean;
-  /**
-   * Error lines (`ner-launch ...: error: ...`) already on the console, shared by the ranks of
-   * an attempt: the same error from every rank (a bad data file all of them read) shows once.
-   */
-  errorLinesShown?: Set<string>;
+  /** Error lines already on the console, shared by the ranks of an attempt (ErrorLines). */
+  errorLines?: ErrorLines;
 }
 
 /** A worker's one-line error report (main.ts's handler writes it). */
 const ERROR_LINE = /^ner-launch(?: [a-z]+)?: error: /;
+
+/**
+ * The one-line errors (`ner-launch ...: error: ...`) the ranks of an attempt printed. A line
+ * another rank already printed is held back: when the attempt ends on a usage error (a bad
+ * record every rank reads) it is dropped, so the error shows once; otherwise the launcher
+ * prints the held lines before its failure summary.
+ */
+export class ErrorLines {
+  private readonly shown = new Set<string>();
+  /** Console lines (rank prefix included) held back. */
+  readonly held: string[] = [];
+
+  /** Whether `line` (without prefix) repeats a shown error; if so `consoleLine` is held. */
+  hold(line: string, consoleLine: string): boolean {
+    if (!ERROR_LINE.test(line)) return false;
+    if (!this.shown.has(line)) {
+      this.shown.add(line);
+      return false;
+    }
+    this.held.push(consoleLine);
+    return true;
+  }
+}
 
 /** Splits a byte stream into lines and writes each one prefixed. */
 class LinePrefixer {
@@ -41,8 +61,8 @@ class LinePrefixer {
   constructor(
     private readonly prefix: string,
     private readonly sink: (line: string) => void,
-    /** Lines to leave out. */
-    private readonly skip: (line: string) => boolean = () => false,
+    /** Lines to leave out (given the line and the prefixed line). */
+    private readonly skip: (line: string, prefixed: string) => boolean = () => false,
   ) {}
 
   push(chunk: string): void {
@@ -58,7 +78,8 @@ class LinePrefixer {
   }
 
   private write(line: string): void {
-    if (!this.skip(line)) this.sink(`${this.prefix}${line}\n`);
+    const prefixed = `${this.prefix}${line}\n`;
+    if (!this.skip(line, prefixed)) this.sink(prefixed);
   }
 }
 
@@ -81,15 +102,13 @@ export class RankOutput {
     const toConsoleErr = options.logDir === undefined || (options.tee & 2) !== 0;
     if (toConsoleOut)
       this.consoleOut = new LinePrefixer(prefix, (l) => options.console.stdout.write(l));
-    const shown = options.errorLinesShown;
-    const repeated = (line: string): boolean => {
-      if (shown === undefined || !ERROR_LINE.test(line)) return false;
-      if (shown.has(line)) return true;
-      shown.add(line);
-      return false;
-    };
+    const errors = options.errorLines;
     if (toConsoleErr)
-      this.consoleErr = new LinePrefixer(prefix, (l) => options.console.stderr.write(l), repeated);
+      this.consoleErr = new LinePrefixer(
+        prefix,
+        (l) => options.console.stderr.write(l),
+        (line, prefixed) => (errors === undefined ? false : errors.hold(line, prefixed)),
+      );
     if (options.logDir !== undefined) {
       const dir = join(options.logDir, `attempt_${options.attempt}`, `rank_${rank}`);
       mkdirSync(dir, { recursive: true });
