@@ -4,16 +4,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Package boundaries. Each workspace package may import only the packages listed here, by
-// name (never back up the chain: launcher -> trainer -> worker | cuda -> common), and never
-// another package's files by relative path or through `@ner-launch/<name>/src/...`: only
-// what its package.json `exports` declares. Benches, tools and root tests follow the same
+// name (never back up the chain: launcher -> trainer -> worker | cuda -> common; the launcher
+// also asks cuda directly, for `ner-launch env`), and never another package's files by
+// relative path or through `@ner-launch/<name>/src/...`: only what its package.json `exports`
+// declares. Benches, tools and root tests follow the same
 // rule; package tests may use the shared helpers in test/support.
 const MAY_IMPORT = {
   common: [],
   cuda: ['common'],
   worker: ['common'],
   trainer: ['common', 'worker', 'cuda'],
-  launcher: ['common', 'worker', 'trainer'],
+  launcher: ['common', 'worker', 'trainer', 'cuda'],
 };
 const PACKAGES = Object.keys(MAY_IMPORT);
 for (const name of PACKAGES) {

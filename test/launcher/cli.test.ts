@@ -119,13 +119,13 @@ describe('ner-launch CLI', () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'num_processes: 2\nnum_gpus: 2\n');
     const unknown = cli(['--config_file', path, FAKE_WORKER]);
-    assert.equal(unknown.code, 1);
+    assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /bad\.yaml:2: num_gpus: unknown key/);
   });
 
   it('says clearly when the target is neither train nor a script', () => {
     const { code, stderr } = cli(['--cpu', 'no-such-script.ts']);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(
       stderr,
       /launch target 'no-such-script\.ts' is neither `train` nor an existing script file/,
@@ -190,7 +190,7 @@ describe('ner-launch CLI', () => {
 
   it('refuses interactive config without a terminal', () => {
     const { code, stderr } = cli(['config']);
-    assert.equal(code, 1);
+    assert.equal(code, 2);
     assert.match(stderr, /use `ner-launch config default`/);
   });
 

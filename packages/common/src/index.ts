@@ -1,4 +1,11 @@
 /** Public surface of @ner-launch/common: utilities every other package may use. */
+export {
+  debugErrors,
+  errorReport,
+  OperationalError,
+  UsageError,
+  type ErrorReport,
+} from './errors.js';
 export { createLogger, log, type Logger } from './logger.js';
 export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
 export { mulberry32, SeededRandom, type SeededRandomState } from './seeded-random.js';

@@ -2,6 +2,7 @@
  * The yargs command tree of `ner-launch`. Each command lives in its own module under
  * `commands/` and exports a yargs CommandModule; this file only wires them together.
  */
+import { UsageError } from '@ner-launch/common';
 import yargs, { type Argv } from 'yargs';
 import { configCommand } from './commands/config.js';
 import { dataCommand } from './commands/data.js';
@@ -15,11 +16,13 @@ import { predictCommand } from './commands/predict.js';
 
 /**
  * Builds the CLI for `argv` (without node and script path). `launch` carries the launch
- * target and its untouched arguments, which main.ts splits off before yargs parses anything.
+ * target and its untouched arguments, which main.ts splits off before yargs parses anything;
+ * `command` is what a usage error points to for help.
  */
 export function buildCli(
   argv: string[],
   launch: TargetArgv = { args: [], trainAvailable: false },
+  command = 'ner-launch',
 ): Argv {
   return yargs(argv)
     .scriptName('ner-launch')
@@ -40,16 +43,11 @@ export function buildCli(
     .help('h')
     .alias('h', 'help')
     .version(false)
-    .fail((message, error, y) => {
-      // Errors thrown by a command are the user's answer: no help dump above them.
-      if (error) {
-        process.stderr.write(`ner-launch: error: ${error.message}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      y.showHelp();
-      process.stderr.write(`\nner-launch: error: ${message}\n`);
-      process.exitCode = 2;
+    .fail((message, error) => {
+      // Both end in main.ts's handler: a command's own error as it is, yargs' complaint about
+      // the command line as a one-line usage error (no help dump above it).
+      if (error) throw error;
+      throw new UsageError(`${message} (see \`${command} -h\`)`);
     })
     .wrap(Math.min(110, process.stdout.columns ?? 110));
 }

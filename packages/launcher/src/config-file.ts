@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/common';
+import { writeFileAtomic, UsageError } from '@ner-launch/common';
 import { parseYamlLinear, readYamlConfigText } from '@ner-launch/trainer/yaml-file';
 import { isMap, isNode, isScalar, stringify, visit } from 'yaml';
 import {
@@ -72,14 +72,14 @@ function readEntries(text: string, path: string): Entry[] {
   // Duplicate keys are checked in linear time (yaml's own uniqueKeys check is quadratic).
   const { doc, problem } = parseYamlLinear(text);
   if (problem)
-    throw new Error(
+    throw new UsageError(
       `${path}${problem.line ? `:${problem.line}` : ''}: not valid YAML: ${problem.message.replace(/ at line \d+, column \d+:?$/, '')}`,
     );
   // accelerate's files are plain data (pyyaml safe_dump); a tag could only smuggle in a type.
   visit(doc, (_, node) => {
     if (isNode(node) && node.tag !== undefined) {
       const line = node.range ? `:${lineAt(text, node.range[0])}` : '';
-      throw new Error(
+      throw new UsageError(
         `${path}${line}: YAML tag ${node.tag} is not accepted in a config file; write the plain value`,
       );
     }
@@ -87,7 +87,7 @@ function readEntries(text: string, path: string): Entry[] {
   if (doc.contents === null) return [];
   if (!isMap(doc.contents)) {
     const data: unknown = doc.toJS();
-    throw new Error(
+    throw new UsageError(
       `${path}: expected a mapping of config keys, got ${Array.isArray(data) ? 'a list' : typeof data}`,
     );
   }
@@ -95,7 +95,7 @@ function readEntries(text: string, path: string): Entry[] {
   for (const pair of doc.contents.items) {
     const line = isNode(pair.key) && pair.key.range ? lineAt(text, pair.key.range[0]) : 0;
     if (!isScalar(pair.key) || typeof pair.key.value === 'object')
-      throw new Error(`${path}:${line}: config keys must be plain names`);
+      throw new UsageError(`${path}:${line}: config keys must be plain names`);
     const value: unknown = isNode(pair.value) ? pair.value.toJS(doc) : pair.value;
     entries.push({ key: String(pair.key.value), value, line });
   }
@@ -114,7 +114,7 @@ function isKnownKey(key: string): boolean {
 }
 
 function refusal(where: string, value: unknown, asksFor: string, instead: string): Error {
-  return new Error(
+  return new UsageError(
     `${where}: ${show(value)} asks for ${asksFor}, which ner-launch does not do; ${instead}`,
   );
 }
@@ -131,7 +131,7 @@ function checkComputeEnvironment(entries: readonly Entry[], path: string): void 
       'an Amazon SageMaker job',
       'use LOCAL_MACHINE and run ner-launch on each machine',
     );
-  throw new Error(`${where}: expected LOCAL_MACHINE, got ${show(entry.value)}`);
+  throw new UsageError(`${where}: expected LOCAL_MACHINE, got ${show(entry.value)}`);
 }
 
 /** Lists every unknown key at once, with its line, as accelerate does. */
@@ -141,11 +141,11 @@ function checkUnknownKeys(entries: readonly Entry[], path: string): void {
   const known = [...LAUNCH_KEYS.slice(0, 2), ...FLAG_KEYS.keys()].join(', ');
   if (unknown.length === 1) {
     const { key, line } = unknown[0];
-    throw new Error(
+    throw new UsageError(
       `${path}:${line}: ${key}: unknown key: neither accelerate nor ner-launch has it; fix or remove it (keys that take effect: ${known})`,
     );
   }
-  throw new Error(
+  throw new UsageError(
     `${path}:${unknown[0].line}: unknown keys ${unknown
       .map((e) => `${e.key} (line ${e.line})`)
       .join(', ')}: neither accelerate nor ner-launch has them; ` +
@@ -178,7 +178,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
       const refused = REFUSED_DISTRIBUTED_TYPES.get(value as string);
       if (refused) throw refusal(where, value, refused.asksFor, refused.instead);
       if (!DISTRIBUTED_TYPES.includes(value as never))
-        throw new Error(
+        throw new UsageError(
           `${where}: expected one of ${DISTRIBUTED_TYPES.join(', ')}, got ${show(value)}`,
         );
       distributedType = value as string;
@@ -187,7 +187,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
     if (key === 'fp16') {
       // accelerate before 0.6: `fp16: true` meant mixed_precision fp16, unless that key is set.
       if (typeof value !== 'boolean')
-        throw new Error(`${where}: expected true or false, got ${show(value)}`);
+        throw new UsageError(`${where}: expected true or false, got ${show(value)}`);
       if (value && !entries.some((e) => e.key === 'mixed_precision')) flags.mixedPrecision = 'fp16';
       continue;
     }
@@ -198,7 +198,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
   }
   if (distributedType === 'MULTI_GPU') {
     if (flags.cpu === true)
-      throw new Error(`${path}: distributed_type MULTI_GPU contradicts use_cpu: true`);
+      throw new UsageError(`${path}: distributed_type MULTI_GPU contradicts use_cpu: true`);
     flags.multiGpu = true;
   } else if (distributedType === 'MULTI_CPU') {
     flags.cpu = true;
@@ -207,7 +207,7 @@ export function parseConfigText(text: string, path: string): ConfigFileValues {
     typeof flags.numProcesses === 'number' &&
     flags.numProcesses > 1
   ) {
-    throw new Error(
+    throw new UsageError(
       `${path}: distributed_type NO runs one process, but num_processes is ${flags.numProcesses} (use MULTI_CPU or MULTI_GPU)`,
     );
   }
@@ -220,7 +220,7 @@ export function readConfigFile(path: string): ConfigFileValues {
   try {
     text = readYamlConfigText(path);
   } catch (error) {
-    throw new Error(`config file ${path} cannot be read: ${(error as Error).message}`, {
+    throw new UsageError(`config file ${path} cannot be read: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -279,7 +279,7 @@ export function loadLaunchConfigFile(
     return values;
   } catch (error) {
     // The user may not know this file is read at all: say why it was.
-    throw new Error(
+    throw new UsageError(
       `${(error as Error).message} (accelerate's default config, read because no --config_file was given and ${defaultConfigPath(env)} does not exist; pass --config_file, or run \`ner-launch config\`)`,
       { cause: error },
     );

@@ -30,6 +30,24 @@ function packageVersion(name: string): string {
   }
 }
 
+/**
+ * The CUDA engine's own probe (driver, GPUs, libraries), which nothing else prints: a launch
+ * without `--backend cuda` never runs it.
+ */
+async function cudaEngineLines(): Promise<string[]> {
+  // Imported here: koffi and the CUDA bindings stay out of every other command's start-up.
+  const { cudaAvailability } = await import('@ner-launch/cuda');
+  const found = cudaAvailability();
+  if (found.unavailable) return [`  - cuda: unavailable (${found.unavailable})`];
+  return [
+    `  - cuda: driver ${found.driverVersion ?? '?'}, ${found.gpus.length} GPU(s)${found.ncclMissing ? `; no NCCL: ${found.ncclMissing}` : ''}`,
+    ...found.gpus.map(
+      (g) =>
+        `    GPU ${g.index}: ${g.name} (compute ${g.computeCapability.join('.')}, ${(g.memoryBytes / 2 ** 30).toFixed(1)} GiB)`,
+    ),
+  ];
+}
+
 function nvidiaGpus(): string[] {
   const result = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8', timeout: 10_000 });
   if (result.error || result.status !== 0) return [];
@@ -62,10 +80,10 @@ export function launchConfigReport(
 }
 
 /** Collects the report as text lines (probing GPUs takes a few seconds). */
-export function environmentReport(
+export async function environmentReport(
   configFile: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): string {
+): Promise<string> {
   const launcherManifest = JSON.parse(
     readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8'),
   ) as { version: string };
@@ -84,6 +102,7 @@ export function environmentReport(
     `  - wasm: ${packageVersion('@tensorflow/tfjs-backend-wasm')}`,
     `  - cpu: ${packageVersion('@tensorflow/tfjs-backend-cpu')}`,
     ...tensorflowReportLines(env),
+    ...(await cudaEngineLines()),
     `- NVIDIA GPUs (nvidia-smi -L): ${gpus.length ? '' : 'none found'}`,
     ...gpus.map((g) => `  - ${g}`),
     `- CUDA_VISIBLE_DEVICES: ${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}`,

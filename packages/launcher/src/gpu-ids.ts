@@ -1,6 +1,7 @@
 /**
  * GPU selection: parsing `--gpu_ids` and listing the GPUs of this machine (`nvidia-smi -L`).
  */
+import { UsageError } from '@ner-launch/common';
 import { spawnSync } from 'node:child_process';
 
 /** Parses `all` (→ undefined: every detected GPU) or a comma list like `0,2`; `where` names the flag or file key. */
@@ -10,14 +11,14 @@ export function parseGpuIds(text: string, where = '--gpu_ids'): number[] | undef
   const parts = trimmed.split(',').map((p) => p.trim());
   const ids = parts.map((p) => {
     if (!/^\d+$/.test(p))
-      throw new Error(
+      throw new UsageError(
         `${where}: expected 'all' or GPU ids like 0,2; '${p}' is not a GPU id (in '${text}')`,
       );
     return Number(p);
   });
   const seen = new Set<number>();
   for (const id of ids) {
-    if (seen.has(id)) throw new Error(`${where}: GPU ${id} is listed twice in '${text}'`);
+    if (seen.has(id)) throw new UsageError(`${where}: GPU ${id} is listed twice in '${text}'`);
     seen.add(id);
   }
   return ids;

@@ -3,6 +3,7 @@
  * config file > default), validated as accelerate validates them. `launch()` only ever sees a
  * LaunchConfig.
  */
+import { UsageError } from '@ner-launch/common';
 import { availableParallelism } from 'node:os';
 import { resolveAutoBackend } from '@ner-launch/trainer/backend-names';
 import { findTensorflowInstall } from '@ner-launch/trainer/tensorflow-install';
@@ -116,34 +117,34 @@ export function resolveLaunchConfig(
   const useCpu = pick('cpu') ?? false;
   const multiGpu = pick('multiGpu') ?? false;
   if (useCpu && multiGpu)
-    throw new Error(
+    throw new UsageError(
       `--cpu and --multi_gpu exclude each other (${where('cpu')}, ${where('multiGpu')})`,
     );
   const mixedPrecision = pick('mixedPrecision') as MixedPrecision;
   let backend = pick('backend') as string;
   if (useCpu && backend === 'auto') backend = resolveAutoBackend(machine.tensorflowInstalled());
   if (useCpu && backend === 'cuda')
-    throw new Error(
+    throw new UsageError(
       `--backend cuda runs on NVIDIA GPUs, but --cpu was asked for (${where('cpu')})`,
     );
 
   const numMachines = pick('numMachines') as number;
   const machineRank = pick('machineRank') as number;
   if (machineRank >= numMachines)
-    throw new Error(
+    throw new UsageError(
       `${where('machineRank')} is ${machineRank}, but machine ranks run 0..${numMachines - 1} with num_machines ${numMachines}`,
     );
   let mainProcessIp = pick('mainProcessIp');
   if (mainProcessIp === undefined) {
     if (numMachines > 1)
-      throw new Error(
+      throw new UsageError(
         `--main_process_ip is required with --num_machines ${numMachines}: give the address of machine 0 (the same on every machine)`,
       );
     mainProcessIp = '127.0.0.1';
   }
   const mainProcessPort = pick('mainProcessPort') as number;
   if (mainProcessPort === 0 && numMachines > 1)
-    throw new Error(
+    throw new UsageError(
       `${where('mainProcessPort')} 0 (pick a free port) works on a single machine only: with several machines every launcher must know the port`,
     );
 
@@ -159,7 +160,7 @@ export function resolveLaunchConfig(
     gpuIds = explicitIds ?? machine.detectGpuIds();
     if (gpuIds.length === 0) {
       if (multiGpu)
-        throw new Error(
+        throw new UsageError(
           '--multi_gpu needs GPUs, but `nvidia-smi -L` lists none; pass --gpu_ids, or use --cpu',
         );
       gpuIds = undefined;
@@ -173,7 +174,7 @@ export function resolveLaunchConfig(
   }
   const perMachine = processesPerMachine({ numProcesses, numMachines }, where('numProcesses'));
   if (perMachine > MAX_PROCESSES_PER_MACHINE)
-    throw new Error(
+    throw new UsageError(
       `${where('numProcesses')} is ${numProcesses}: ${perMachine} worker processes per machine, more than the maximum ${MAX_PROCESSES_PER_MACHINE}`,
     );
   const cores = (machine.cpuCount ?? availableParallelism)();

@@ -3,6 +3,7 @@
  * validation, plus ours). It feeds the yargs options (`addLaunchOptions`), the YAML config
  * validator (config-file.ts) and argv splitting (`splitLaunchArgv`), so the three never drift.
  */
+import { UsageError } from '@ner-launch/common';
 import { LAUNCH_BACKENDS } from '@ner-launch/trainer/backend-names';
 import {
   DEFAULT_COLLECTIVE_TIMEOUT_S,
@@ -383,7 +384,7 @@ export function checkOptionValue(
         ? typeof normalised === 'boolean'
         : typeof normalised === 'string' &&
           (!option.choices || option.choices.includes(normalised));
-  if (!ok) throw new Error(`${where}: expected ${expected}, got ${describeValue(value)}`);
+  if (!ok) throw new UsageError(`${where}: expected ${expected}, got ${describeValue(value)}`);
   return normalised as boolean | number | string;
 }
 
@@ -401,7 +402,7 @@ export function flagsFromArgv(argv: Record<string, unknown>): LaunchFlags {
     const value = argv[option.flag];
     if (value === undefined) continue;
     if (Array.isArray(value))
-      throw new Error(`--${option.flag} was given ${value.length} times; give it once`);
+      throw new UsageError(`--${option.flag} was given ${value.length} times; give it once`);
     flags[option.key] = checkOptionValue(option, value, `--${option.flag}`);
   }
   return flags as LaunchFlags;

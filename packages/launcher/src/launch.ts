@@ -3,9 +3,9 @@
  * the whole group up to max_restarts times, and returns how it ended. Callable from tests
  * without the CLI.
  */
+import { UsageError, type Logger } from '@ner-launch/common';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import type { Logger } from '@ner-launch/common';
 import { envForRank, processesPerMachine, toEnv, WORKER_ENV_NAMES } from '@ner-launch/worker';
 import type { LaunchConfig } from './launch-config.js';
 import { routeSourceAddress } from './local-address.js';
@@ -18,7 +18,7 @@ import {
   type WorkerProcessSpec,
 } from './worker-group.js';
 import { workerArgv } from './worker-command.js';
-import type { ConsoleStreams } from './worker-output.js';
+import { ErrorLines, type ConsoleStreams } from './worker-output.js';
 
 /** How a launch ended. */
 export interface LaunchResult {
@@ -87,11 +87,20 @@ export function failureSummary(result: AttemptResult, attempt: number, attempts:
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Whether the group stopped on a usage error (the first worker to fail exited with code 2, as
+ * a UsageError ends ner-launch): restarting cannot help, and the worker already said why.
+ */
+function isUsageFailure(result: AttemptResult): boolean {
+  const cause = result.rootCause;
+  return cause !== undefined && cause.signal === null && cause.exitCode === 2;
+}
+
 function newRunToken(config: LaunchConfig, env: NodeJS.ProcessEnv): string {
   if (config.runToken) return config.runToken;
   if (env.NER_RUN_TOKEN) return env.NER_RUN_TOKEN;
   if (config.numMachines > 1)
-    throw new Error(
+    throw new UsageError(
       "with several machines, set NER_RUN_TOKEN to the same secret in every launcher's environment (e.g. `export NER_RUN_TOKEN=$(openssl rand -hex 16)` before srun); workers with another token are refused",
     );
   return randomBytes(16).toString('hex');
@@ -196,6 +205,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           summary,
         };
       }
+      const errorLines = new ErrorLines();
       group = new WorkerGroup(specs, {
         monitorIntervalMs: config.monitorIntervalS * 1000,
         termGraceMs: config.termGraceS * 1000,
@@ -204,6 +214,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           tee: config.tee,
           attempt: restartCount,
           prefix: config.numProcesses > 1,
+          errorLines,
           ...(config.logDir === undefined ? {} : { logDir: config.logDir }),
         },
       });
@@ -217,14 +228,29 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
           mainProcessPort: port,
           last: result,
         };
-      if (!result.interruptedBy && !interruptedBy && restartCount < config.maxRestarts) {
+      const usageFailure = isUsageFailure(result);
+      // Errors that repeat another rank's are said once for a usage error, else all shown.
+      if (!usageFailure) io.console.stderr.write(errorLines.held.join(''));
+      if (
+        !usageFailure &&
+        !result.interruptedBy &&
+        !interruptedBy &&
+        restartCount < config.maxRestarts
+      ) {
         const cause = result.rootCause;
         io.log?.warn(
           `worker group failed${cause ? ` (rank ${cause.rank}: ${describeExit(cause)})` : ''}; restarting it (restart ${restartCount + 1} of ${config.maxRestarts})`,
         );
         continue;
       }
-      const summary = failureSummary(result, attempt, attempts);
+      // A worker's usage error has been said in one line (its stderr reaches the console); it
+      // is only repeated here when --log_dir keeps that stderr off the console.
+      const stderrShown = config.logDir === undefined || (config.tee & 2) !== 0;
+      const summary = usageFailure
+        ? stderrShown
+          ? ''
+          : `${result.rootCause!.stderrTail.at(-1) ?? ''}\n`
+        : failureSummary(result, attempt, attempts);
       io.console.stderr.write(summary);
       const exitCode = result.rootCause
         ? exitStatus(result.rootCause)
@@ -237,7 +263,7 @@ export async function launch(config: LaunchConfig, io: LaunchIo): Promise<Launch
         restartCount,
         mainProcessPort: port,
         last: result,
-        summary,
+        ...(summary === '' ? {} : { summary }),
       };
     }
   } finally {

@@ -1,4 +1,5 @@
 /** The address this machine's workers listen on when --local_addr is not given. */
+import { OperationalError } from '@ner-launch/common';
 import { createSocket } from 'node:dgram';
 
 /**
@@ -12,7 +13,9 @@ export function routeSourceAddress(remote: string, port: number): Promise<string
     socket.once('error', (error) => {
       socket.close();
       reject(
-        new Error(`no route from this machine to main_process_ip ${remote}: ${error.message}`),
+        new OperationalError(
+          `no route from this machine to main_process_ip ${remote}: ${error.message}`,
+        ),
       );
     });
     socket.connect(port || 9, remote, () => {

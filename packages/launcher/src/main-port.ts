@@ -2,6 +2,7 @@
  * The rendezvous port on the main machine: checked free before any worker starts (a clear
  * error naming it, instead of a worker failing deep in gRPC), or picked free for port 0.
  */
+import { OperationalError, UsageError } from '@ner-launch/common';
 import { createServer } from 'node:net';
 
 function listenOnce(host: string, port: number): Promise<number> {
@@ -24,16 +25,16 @@ export async function ensurePortFree(host: string, port: number): Promise<void> 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
-      throw new Error(
+      throw new OperationalError(
         `main_process_port ${port} is already in use on ${host} (another job or a stale worker?); free it, choose another with --main_process_port, or pass --main_process_port 0 to pick a free one`,
         { cause: error },
       );
     if (code === 'EADDRNOTAVAIL')
-      throw new Error(
+      throw new UsageError(
         `main_process_ip ${host} is not an address of this machine, but machine_rank 0 hosts the rendezvous there`,
         { cause: error },
       );
-    throw new Error(`cannot listen on ${host}:${port}: ${(error as Error).message}`, {
+    throw new OperationalError(`cannot listen on ${host}:${port}: ${(error as Error).message}`, {
       cause: error,
     });
   }

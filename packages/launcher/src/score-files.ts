@@ -3,6 +3,7 @@
  * sentences, then computes seqeval's figures and report text. Kept apart from the command
  * module, which loads it only when `score` runs (it pulls in the trainer package).
  */
+import { UsageError } from '@ner-launch/common';
 import {
   classificationReport,
   extractEntities,
@@ -38,20 +39,20 @@ export function alignTags(
   pred: ScoreInput,
 ): { gold: string[][]; pred: string[][] } {
   if (gold.sentences.length !== pred.sentences.length)
-    throw new Error(
+    throw new UsageError(
       `score: gold ${gold.path} has ${gold.sentences.length} sentences but prediction ` +
         `${pred.path} has ${pred.sentences.length}; both must hold the same sentences in the same order`,
     );
   gold.sentences.forEach((g, i) => {
     const p = pred.sentences[i];
     if (g.tags.length !== p.tags.length)
-      throw new Error(
+      throw new UsageError(
         `score: sentence ${i + 1} has ${g.tags.length} tokens in gold ${at(g)} but ` +
           `${p.tags.length} in prediction ${at(p)}`,
       );
     const j = g.tokens.findIndex((token, k) => token !== p.tokens[k]);
     if (j >= 0)
-      throw new Error(
+      throw new UsageError(
         `score: sentence ${i + 1} differs: token ${j + 1} is ${JSON.stringify(g.tokens[j])} in ` +
           `gold ${at(g)} but ${JSON.stringify(p.tokens[j])} in prediction ${at(p)}`,
       );
@@ -69,7 +70,7 @@ function checkTags(input: ScoreInput, role: string, mode: ScoringMode): void {
   } catch (error) {
     if (!(error instanceof InvalidTagError)) throw error;
     const sentence = input.sentences[error.sentence];
-    throw new Error(
+    throw new UsageError(
       `score: ${role} ${at(sentence)}: tag ${JSON.stringify(error.tag)} (token ${error.position + 1}) ` +
         error.reason,
       { cause: error },
@@ -88,7 +89,7 @@ export function scoreFiles(
   checkTags(gold, 'gold', mode);
   checkTags(pred, 'prediction', mode);
   const tokens = tags.gold.reduce((sum, s) => sum + s.length, 0);
-  if (tokens === 0) throw new Error(`score: gold ${gold.path} holds no tokens to score`);
+  if (tokens === 0) throw new UsageError(`score: gold ${gold.path} holds no tokens to score`);
   const scores = nerScores(tags.gold, tags.pred, mode);
   const report = classificationReport(tags.gold, tags.pred, { mode, zeroDivision: 1 });
   const overallRow = (name: string, s: OverallScores): string =>

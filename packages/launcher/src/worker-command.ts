@@ -1,4 +1,5 @@
 /** The command line each worker process runs for a launch target. */
+import { UsageError } from '@ner-launch/common';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,7 +25,7 @@ export function workerArgv(target: LaunchTarget): string[] {
   if (target.kind === 'train') return [NER_LAUNCH_BIN, 'train', ...target.args];
   const path = resolve(target.path);
   if (!existsSync(path))
-    throw new Error(
+    throw new UsageError(
       `launch target '${target.path}' is neither \`train\` nor an existing script file (looked for ${path})`,
     );
   // Scripts may be TypeScript and import our packages' TypeScript sources: run them through tsx.

@@ -25,6 +25,34 @@ export interface OutputOptions {
   attempt: number;
   /** Prefix console lines with `[rank N] ` (off for a single worker, whose output passes through as is). */
   prefix: boolean;
+  /** Error lines already on the console, shared by the ranks of an attempt (ErrorLines). */
+  errorLines?: ErrorLines;
+}
+
+/** A worker's one-line error report (main.ts's handler writes it). */
+const ERROR_LINE = /^ner-launch(?: [a-z]+)?: error: /;
+
+/**
+ * The one-line errors (`ner-launch ...: error: ...`) the ranks of an attempt printed. A line
+ * another rank already printed is held back: when the attempt ends on a usage error (a bad
+ * record every rank reads) it is dropped, so the error shows once; otherwise the launcher
+ * prints the held lines before its failure summary.
+ */
+export class ErrorLines {
+  private readonly shown = new Set<string>();
+  /** Console lines (rank prefix included) held back. */
+  readonly held: string[] = [];
+
+  /** Whether `line` (without prefix) repeats a shown error; if so `consoleLine` is held. */
+  hold(line: string, consoleLine: string): boolean {
+    if (!ERROR_LINE.test(line)) return false;
+    if (!this.shown.has(line)) {
+      this.shown.add(line);
+      return false;
+    }
+    this.held.push(consoleLine);
+    return true;
+  }
 }
 
 /** Splits a byte stream into lines and writes each one prefixed. */
@@ -33,18 +61,25 @@ class LinePrefixer {
   constructor(
     private readonly prefix: string,
     private readonly sink: (line: string) => void,
+    /** Lines to leave out (given the line and the prefixed line). */
+    private readonly skip: (line: string, prefixed: string) => boolean = () => false,
   ) {}
 
   push(chunk: string): void {
     const text = this.pending + chunk;
     const lines = text.split('\n');
     this.pending = lines.pop() ?? '';
-    for (const line of lines) this.sink(`${this.prefix}${line}\n`);
+    for (const line of lines) this.write(line);
   }
 
   flush(): void {
-    if (this.pending !== '') this.sink(`${this.prefix}${this.pending}\n`);
+    if (this.pending !== '') this.write(this.pending);
     this.pending = '';
+  }
+
+  private write(line: string): void {
+    const prefixed = `${this.prefix}${line}\n`;
+    if (!this.skip(line, prefixed)) this.sink(prefixed);
   }
 }
 
@@ -67,8 +102,13 @@ export class RankOutput {
     const toConsoleErr = options.logDir === undefined || (options.tee & 2) !== 0;
     if (toConsoleOut)
       this.consoleOut = new LinePrefixer(prefix, (l) => options.console.stdout.write(l));
+    const errors = options.errorLines;
     if (toConsoleErr)
-      this.consoleErr = new LinePrefixer(prefix, (l) => options.console.stderr.write(l));
+      this.consoleErr = new LinePrefixer(
+        prefix,
+        (l) => options.console.stderr.write(l),
+        (line, prefixed) => (errors === undefined ? false : errors.hold(line, prefixed)),
+      );
     if (options.logDir !== undefined) {
       const dir = join(options.logDir, `attempt_${options.attempt}`, `rank_${rank}`);
       mkdirSync(dir, { recursive: true });

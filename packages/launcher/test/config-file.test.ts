@@ -80,7 +80,7 @@ describe('parseConfigText', () => {
     });
     assert.throws(
       () => parseConfigText('num_processes: 2\n__proto__: {use_cpu: true}\n', 'p.yaml'),
-      /^Error: p\.yaml:2: __proto__: unknown key/,
+      /^UsageError: p\.yaml:2: __proto__: unknown key/,
     );
   });
 

@@ -114,7 +114,7 @@ describe('the launch option schema', () => {
     const option = LAUNCH_OPTIONS.find((o) => o.flag === 'num_machines')!;
     assert.throws(
       () => checkOptionValue(option, 'two', 'cfg.yaml:3: num_machines'),
-      /^Error: cfg.yaml:3: num_machines: expected an integer >= 1, got 'two'$/,
+      /^UsageError: cfg.yaml:3: num_machines: expected an integer >= 1, got 'two'$/,
     );
   });
 });

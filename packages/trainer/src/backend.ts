@@ -5,7 +5,7 @@
  * reference kernels). What differs between them lives in their profiles (backends/*.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { log } from '@ner-launch/common';
+import { log, OperationalError } from '@ner-launch/common';
 import { resolveAutoBackend, type BackendName, type ConcreteBackend } from './backends/names.js';
 import { backendProfile, type BackendProfile } from './backends/profile.js';
 import { findTensorflowInstall, loadTensorflowBackend } from './backends/tensorflow-loader.js';
@@ -20,7 +20,7 @@ export async function registerGradients(): Promise<void> {
   try {
     await import('../generated/tfjs-gradients.mjs' as string);
   } catch (error) {
-    throw new Error(
+    throw new OperationalError(
       `tfjs gradient registrations are missing (packages/trainer/generated/tfjs-gradients.mjs); run \`npm install\` (its prepare step builds them): ${String(error)}`,
       { cause: error },
     );

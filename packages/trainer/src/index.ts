@@ -138,7 +138,6 @@ export {
 } from './tokenizer/sentence-encoder.js';
 export {
   TRAIN_FLAGS,
-  TrainFlagError,
   checkSaveModelPathWritable,
   readTrainConfigFile,
   resolveTrainOptions,

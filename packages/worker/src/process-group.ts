@@ -3,7 +3,7 @@
  * (single-process-group.ts) or as one of N processes over gRPC (grpc-process-group.ts), and
  * the typed errors its operations fail with.
  */
-import type { JsonValue } from '@ner-launch/common';
+import { OperationalError, type JsonValue } from '@ner-launch/common';
 
 /** Reduction applied by `allReduce`. */
 export type ReduceOp = 'sum' | 'mean';
@@ -47,12 +47,7 @@ export interface ProcessGroup {
 }
 
 /** Base class of the process-group errors, so callers can tell them from their own bugs. */
-export class ProcessGroupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export class ProcessGroupError extends OperationalError {}
 
 /** Not all ranks joined the rendezvous in time. */
 export class RendezvousTimeoutError extends ProcessGroupError {

@@ -10,7 +10,7 @@ import {
   parseBenchmarkOptions,
   runAllReduceBenchmark,
 } from './allreduce-benchmark.js';
-import { writeFileAtomic, log } from '@ner-launch/common';
+import { errorReport, writeFileAtomic } from '@ner-launch/common';
 import { runSelfTestWorker } from './self-test.js';
 
 async function runBenchmarkWorker(args: string[]): Promise<void> {
@@ -30,7 +30,9 @@ async function runBenchmarkWorker(args: string[]): Promise<void> {
 const args = process.argv.slice(2);
 (args.includes('--benchmark') ? runBenchmarkWorker(args) : runSelfTestWorker()).catch(
   (error: unknown) => {
-    log.error({ err: error }, (error as Error).message);
-    process.exitCode = 1;
+    // As ner-launch's own handler: one line for a process-group failure, a stack for a bug.
+    const report = errorReport(error, 'ner-launch test');
+    process.stderr.write(report.text);
+    process.exitCode = report.exitCode;
   },
 );

@@ -6,6 +6,8 @@
  * own are prefixed `NER_`.
  */
 
+import { UsageError } from '@ner-launch/common';
+
 /** Mixed-precision mode, as accelerate's `--mixed_precision`. */
 export type MixedPrecision = 'no' | 'fp16' | 'bf16';
 /** Values accepted for `--mixed_precision`. */
@@ -108,7 +110,7 @@ export function processesPerMachine(
   where = 'num_processes',
 ): number {
   if (spec.numProcesses % spec.numMachines !== 0)
-    throw new Error(
+    throw new UsageError(
       `${where} is ${spec.numProcesses}, not a multiple of num_machines ${spec.numMachines}: it counts the workers of all machines together`,
     );
   return spec.numProcesses / spec.numMachines;
@@ -124,7 +126,7 @@ export function checkGpuIdsCover(
   source = 'gpu_ids lists',
 ): void {
   if (gpuIds.length < perMachine)
-    throw new Error(
+    throw new UsageError(
       `${source} ${gpuIds.length} GPU(s) (${gpuIds.join(',')}), fewer than the ${perMachine} worker(s) per machine: give one GPU id per worker, fewer --num_processes, or --cpu`,
     );
 }
@@ -220,13 +222,15 @@ function readInt(
   const raw = env[name];
   if (raw === undefined || raw === '') {
     if (fallback === undefined)
-      throw new Error(`worker environment: ${name} is not set (start workers with ner-launch)`);
+      throw new UsageError(
+        `worker environment: ${name} is not set (start workers with ner-launch)`,
+      );
     return fallback;
   }
   if (!/^-?\d+$/.test(raw.trim()))
-    throw new Error(`worker environment: ${name}='${raw}' is not an integer`);
+    throw new UsageError(`worker environment: ${name}='${raw}' is not an integer`);
   const value = Number(raw);
-  if (value < min) throw new Error(`worker environment: ${name}=${raw} must be >= ${min}`);
+  if (value < min) throw new UsageError(`worker environment: ${name}=${raw} must be >= ${min}`);
   return value;
 }
 
@@ -235,7 +239,9 @@ function readSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`worker environment: ${name}='${raw}' is not a positive number of seconds`);
+    throw new UsageError(
+      `worker environment: ${name}='${raw}' is not a positive number of seconds`,
+    );
   return value;
 }
 
@@ -256,11 +262,11 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
   const worldSize = readInt(env, 'WORLD_SIZE', undefined, 1);
   const rank = readInt(env, 'RANK', undefined, 0);
   if (rank >= worldSize)
-    throw new Error(`worker environment: RANK=${rank} is not below WORLD_SIZE=${worldSize}`);
+    throw new UsageError(`worker environment: RANK=${rank} is not below WORLD_SIZE=${worldSize}`);
   const localWorldSize = readInt(env, 'LOCAL_WORLD_SIZE', worldSize, 1);
   const localRank = readInt(env, 'LOCAL_RANK', rank % localWorldSize, 0);
   if (localRank >= localWorldSize)
-    throw new Error(
+    throw new UsageError(
       `worker environment: LOCAL_RANK=${localRank} is not below LOCAL_WORLD_SIZE=${localWorldSize}`,
     );
   const masterAddr = env.MASTER_ADDR || defaults.masterAddr;
@@ -281,7 +287,7 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
     collectiveTimeoutS: readSeconds(env, 'NER_COLLECTIVE_TIMEOUT', defaults.collectiveTimeoutS),
   };
   if (out.masterPort > 65535)
-    throw new Error(`worker environment: MASTER_PORT=${out.masterPort} is not a TCP port`);
+    throw new UsageError(`worker environment: MASTER_PORT=${out.masterPort} is not a TCP port`);
   if (env.CUDA_VISIBLE_DEVICES !== undefined) out.cudaVisibleDevices = env.CUDA_VISIBLE_DEVICES;
   if (env.OMP_NUM_THREADS !== undefined && env.OMP_NUM_THREADS !== '')
     out.ompNumThreads = readInt(env, 'OMP_NUM_THREADS', 1, 1);
@@ -290,7 +296,7 @@ export function fromEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
 
 function readMixedPrecision(raw: string): MixedPrecision {
   if ((MIXED_PRECISION_VALUES as readonly string[]).includes(raw)) return raw as MixedPrecision;
-  throw new Error(
+  throw new UsageError(
     `worker environment: NER_MIXED_PRECISION='${raw}' is not one of ${MIXED_PRECISION_VALUES.join(', ')}`,
   );
 }

@@ -3,7 +3,7 @@
  * `ner-launch config default` without questions (never overwriting an existing file).
  */
 import { createInterface } from 'node:readline/promises';
-import { log } from '@ner-launch/common';
+import { log, UsageError } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import { defaultConfigPath, nerLaunchOnlyKeys, writeConfigFile } from '../config-file.js';
 import { askConfigSettings, defaultConfigSettings } from '../config-questionnaire.js';
@@ -48,7 +48,7 @@ export const configCommand: CommandModule = {
   builder: (y) => withConfigFile(y).command(defaultSubcommand),
   handler: async (argv) => {
     if (!process.stdin.isTTY)
-      throw new Error(
+      throw new UsageError(
         '`ner-launch config` asks questions on a terminal; use `ner-launch config default` in scripts',
       );
     const path = (argv.config_file as string | undefined) ?? defaultConfigPath();
@@ -60,7 +60,7 @@ export const configCommand: CommandModule = {
         rl.setPrompt(question);
         rl.prompt();
         const next = await lines.next();
-        if (next.done) throw new Error('input ended before every question was answered');
+        if (next.done) throw new UsageError('input ended before every question was answered');
         return next.value;
       };
       const settings = await askConfigSettings(ask, detectGpuIds().length);

@@ -5,6 +5,7 @@
  * truncated. `--json` prints one JSON object per sentence (JSON lines) on stdout.
  */
 import { once } from 'node:events';
+import { UsageError } from '@ner-launch/common';
 import type { CommandModule } from 'yargs';
 // Types only: the trainer (and tfjs with it) is imported when the command runs, keeping -h fast.
 import type { Sentence, SentenceEncoder } from '@ner-launch/trainer';
@@ -26,7 +27,7 @@ async function write(text: string): Promise<void> {
 /** Runs `data tokenize`; returns the encoder so tests can read its summary. */
 export async function runDataTokenize(args: DataTokenizeArgs): Promise<SentenceEncoder> {
   if (!Number.isInteger(args.max_len) || args.max_len < 2)
-    throw new Error(`--max_len must be an integer >= 2, got ${args.max_len}`);
+    throw new UsageError(`--max_len must be an integer >= 2, got ${args.max_len}`);
   const {
     asDataError,
     BertTokenizer,
@@ -115,15 +116,8 @@ export const dataTokenizeCommand: CommandModule<object, DataTokenizeArgs> = {
         type: 'string',
         describe: "Comma-separated label list (default: O, then the input file's tags sorted)",
       }) as never,
+  // Errors end in main.ts's handler: one line naming file and line, exit code 2.
   handler: async (args) => {
-    // Like the other data commands: one clean error line and exit code 1, no stack trace.
-    try {
-      await runDataTokenize(args);
-    } catch (error) {
-      process.stderr.write(`ner-launch data: error: ${(error as Error).message}\n`);
-      if (process.env.NER_LOG_LEVEL === 'debug')
-        process.stderr.write(`${(error as Error).stack}\n`);
-      process.exitCode = 1;
-    }
+    await runDataTokenize(args);
   },
 };

@@ -6,10 +6,11 @@
  *   filter    map tags through a JSON mapping; unmapped tags become O
  *   validate  read a data directory exactly as the trainer will; list every error
  *   tokenize  (data-tokenize.ts) what the model is fed
- * A failure prints one line naming file and line and sets exit code 1 (see `guarded`);
- * validate prints all its errors itself.
+ * A failure prints one line naming file and line and sets exit code 2 (see `guarded`);
+ * validate prints all its errors itself and exits 1 when it found any.
  */
 import { join } from 'node:path';
+import { errorReport, UsageError } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import type {
   DataError,
@@ -32,17 +33,17 @@ export const DATA_SPLITS: readonly SplitName[] = ['train', 'val', 'test'];
 const trainer = () => import('@ner-launch/trainer');
 
 /**
- * Runs a subcommand body: a failure prints one clean line (file:line: what) and sets exit
- * code 1, instead of yargs re-throwing it with a stack trace.
+ * Runs a subcommand body, reporting a failure as main.ts does (one line naming file and line
+ * for bad input, exit code 2) but on dataIo, so tests running the tree in-process see it.
  */
 function guarded<A>(run: (args: A) => Promise<unknown>): (args: A) => Promise<void> {
   return async (args) => {
     try {
       await run(args);
     } catch (error) {
-      dataIo.err(`ner-launch data: error: ${(error as Error).message}\n`);
-      if (process.env.NER_LOG_LEVEL === 'debug') dataIo.err(`${(error as Error).stack}\n`);
-      process.exitCode = 1;
+      const report = errorReport(error, 'ner-launch data');
+      dataIo.err(report.text);
+      process.exitCode = report.exitCode;
     }
   };
 }
@@ -121,7 +122,8 @@ interface SplitArgs {
 
 /** `data split`: writes train/val/test files into the output directory. */
 export async function runSplit(args: SplitArgs): Promise<Record<string, number>> {
-  if (!Number.isInteger(args.seed)) throw new Error(`--seed must be an integer, got ${args.seed}`);
+  if (!Number.isInteger(args.seed))
+    throw new UsageError(`--seed must be an integer, got ${args.seed}`);
   const { extensionOf, readDataset, splitDataset, writeSentences } = await trainer();
   const { sentences } = await readDataset(args.input);
   const parts = splitDataset(

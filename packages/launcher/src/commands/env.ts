@@ -11,7 +11,7 @@ export const envCommand: CommandModule = {
       type: 'string',
       describe: 'Launch config to show',
     }),
-  handler: (argv) => {
-    process.stdout.write(environmentReport(argv.config_file as string | undefined));
+  handler: async (argv) => {
+    process.stdout.write(await environmentReport(argv.config_file as string | undefined));
   },
 };

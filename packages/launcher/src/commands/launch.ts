@@ -2,12 +2,13 @@
  * The default command, `ner-launch [launch flags] <train|script> [args...]`: resolves the
  * launch flags (flag > config file > default) and runs the workers under supervision.
  */
-import { log } from '@ner-launch/common';
+import { log, UsageError } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import { loadLaunchConfigFile } from '../config-file.js';
 import { defaultsWarning, resolveLaunchConfig, type LaunchTarget } from '../launch-config.js';
 import { addLaunchOptions, flagsFromArgv } from '../launch-options.js';
 import { launch } from '../launch.js';
+import { checkTrainArgs } from './train.js';
 
 /** The target and its untouched arguments, split off argv before yargs sees it (main.ts). */
 export interface TargetArgv {
@@ -20,12 +21,12 @@ export interface TargetArgv {
 /** Builds the launch target from the split argv; errors name what is missing. */
 export function launchTarget(split: TargetArgv): LaunchTarget {
   if (split.target === undefined)
-    throw new Error(
+    throw new UsageError(
       'Give what to launch: `train [train flags]` or the path of a script, e.g. `ner-launch --cpu --num_processes 2 train --data_path ./data/` (see ner-launch -h)',
     );
   if (split.target === 'train') {
     if (!split.trainAvailable)
-      throw new Error(
+      throw new UsageError(
         'the built-in trainer (`train`) is not available yet in this build of ner-launch; launch a script path instead',
       );
     return { kind: 'train', args: split.args };
@@ -41,6 +42,7 @@ export async function runLaunch(
   const flags = flagsFromArgv(argv);
   const file = loadLaunchConfigFile(flags.configFile);
   const { config, defaultsUsed, warnings } = resolveLaunchConfig(flags, file, target);
+  if (target.kind === 'train') await checkTrainArgs(target.args);
   if (config.debug) log.level = 'debug';
   else if (config.quiet) log.level = 'warn';
   for (const line of file?.notes ?? []) log.info(line);

@@ -4,6 +4,7 @@
  * plain text (one sentence per line) as JSON lines with entity spans. The trainer (and tfjs)
  * is imported only when the command runs, so `ner-launch -h` stays fast.
  */
+import { UsageError } from '@ner-launch/common';
 import type { Argv, CommandModule } from 'yargs';
 import type { PredictFormat } from '@ner-launch/trainer';
 import { BACKEND_NAMES, type BackendName } from '@ner-launch/trainer/backend-names';
@@ -25,18 +26,19 @@ export interface PredictArgs {
 /** `--format` choices (the trainer's PREDICT_FORMATS). */
 export const PREDICT_FORMATS: readonly PredictFormat[] = ['csv', 'conll', 'text'];
 
-/** What is wrong with the numeric flags, or true. */
-function checkFlags(args: PredictArgs): string | true {
+/** Throws a UsageError naming the first numeric flag out of range. */
+function checkFlags(args: PredictArgs): void {
   if (!Number.isInteger(args.batch_size) || args.batch_size < 1)
-    return `--batch_size must be a positive integer, got ${args.batch_size}`;
+    throw new UsageError(`--batch_size must be a positive integer, got ${args.batch_size}`);
   if (!Number.isInteger(args.max_len) || args.max_len < 3)
-    return `--max_len must be an integer >= 3 (room for [CLS], [SEP] and a word piece), got ${args.max_len}`;
+    throw new UsageError(
+      `--max_len must be an integer >= 3 (room for [CLS], [SEP] and a word piece), got ${args.max_len}`,
+    );
   if (
     args.memory_limit_mb !== undefined &&
     !(Number.isFinite(args.memory_limit_mb) && args.memory_limit_mb > 0)
   )
-    return `--memory_limit_mb must be a number > 0, got ${args.memory_limit_mb}`;
-  return true;
+    throw new UsageError(`--memory_limit_mb must be a number > 0, got ${args.memory_limit_mb}`);
 }
 
 /** The yargs module of `predict`. */
@@ -86,31 +88,17 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
           "Tensor memory the memory plan may use, in MiB; batches that would not fit run in slices (default: the backend's limit)",
       }) as unknown as Argv<PredictArgs>,
   handler: async (args) => {
-    const problem = checkFlags(args);
-    if (problem !== true) {
-      process.stderr.write(`ner-launch: error: ${problem}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    try {
-      const { runPredict } = await import('@ner-launch/trainer');
-      await runPredict({
-        model: args.model,
-        input: args.input,
-        format: args.format,
-        output: args.output,
-        batchSize: args.batch_size,
-        maxLen: args.max_len,
-        backend: args.backend,
-        memoryLimitMb: args.memory_limit_mb,
-      });
-    } catch (error) {
-      // One clean line naming the file; rethrown, the error would reach the wasm backend's
-      // uncaught-exception hook, which dumps its minified source and exits with code 7.
-      process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
-      if (process.env.NER_LOG_LEVEL === 'debug')
-        process.stderr.write(`${(error as Error).stack}\n`);
-      process.exitCode = 1;
-    }
+    checkFlags(args);
+    const { runPredict } = await import('@ner-launch/trainer');
+    await runPredict({
+      model: args.model,
+      input: args.input,
+      format: args.format,
+      output: args.output,
+      batchSize: args.batch_size,
+      maxLen: args.max_len,
+      backend: args.backend,
+      memoryLimitMb: args.memory_limit_mb,
+    });
   },
 };

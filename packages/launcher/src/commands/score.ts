@@ -4,6 +4,7 @@
  * prints seqeval's classification report, the overall figures and the "without O" figures. The
  * scoring itself is in ../score-files.ts, imported when the command runs so `-h` stays fast.
  */
+import { UsageError } from '@ner-launch/common';
 import type { CommandModule } from 'yargs';
 import type { ScoringMode, Sentence } from '@ner-launch/trainer';
 
@@ -61,7 +62,7 @@ export function makeScoreCommand(read: SentenceFileReader): CommandModule<object
         }),
     handler: async (args) => {
       if (!Number.isInteger(args.digits) || args.digits < 0 || args.digits > 20)
-        throw new Error(`score: --digits must be an integer from 0 to 20, got ${args.digits}`);
+        throw new UsageError(`score: --digits must be an integer from 0 to 20, got ${args.digits}`);
       // One after the other, so a bad gold file is always the error reported.
       const gold = await read(args.gold);
       const pred = await read(args.pred);

@@ -56,12 +56,9 @@ const tensorflowCommand: CommandModule<object, SetupTensorflowArgs> = {
           : `${what} is already set up in ${result.dir}; nothing to do\n`,
       );
     } catch (error) {
-      // One clean line (after the failing tool's output, if any); a stack only on request.
+      // The failing tool's output (compiler errors) goes above main.ts's one line.
       if (error instanceof SetupError && error.detail) process.stderr.write(`${error.detail}\n`);
-      process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
-      if (!(error instanceof SetupError) || process.env.NER_LOG_LEVEL === 'debug')
-        process.stderr.write(`${(error as Error).stack}\n`);
-      process.exitCode = 1;
+      throw error;
     }
   },
 };

@@ -10,6 +10,7 @@ import {
   type BenchmarkReport,
 } from '@ner-launch/worker';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { OperationalError, UsageError } from '@ner-launch/common';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
@@ -30,9 +31,7 @@ async function runBenchmark(argv: Record<string, unknown>, script: string): Prom
     parseBenchmarkOptions(args);
   } catch (error) {
     // A usage error: one line, before any worker starts.
-    process.stderr.write(`ner-launch: error: ${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
+    throw new UsageError((error as Error).message, { cause: error });
   }
   const dir = mkdtempSync(join(tmpdir(), 'ner-launch-bench-'));
   const report = join(dir, 'report.json');
@@ -93,7 +92,7 @@ export const testCommand: CommandModule = {
   handler: async (argv) => {
     const script = selfTestScript();
     if (!existsSync(script))
-      throw new Error(
+      throw new OperationalError(
         `the process-group self test is not available yet in this build (${script} is missing)`,
       );
     if (argv.benchmark) return runBenchmark(argv as Record<string, unknown>, script);

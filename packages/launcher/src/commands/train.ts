@@ -5,40 +5,67 @@
  * Flags come from one schema (@ner-launch/trainer's TRAIN_FLAGS), also read from `--config`
  * YAML; a flag on the command line wins over the file.
  */
-import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '@ner-launch/common';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 // The flag schema is a light entry point (no tfjs), so `ner-launch -h` and the launcher stay
 // quick; the trainer itself loads only when the command runs.
 import {
+  checkDataPath,
   resolveTrainOptions,
-  TrainFlagError,
   trainFlagYargsOptions,
 } from '@ner-launch/trainer/train-flags';
+
+const DESCRIBE =
+  'Train a BERT NER model (the reference trainer): flags below, or --config FILE.yaml of them';
+
+function trainFlags(y: Argv): Argv {
+  return y
+    .options(trainFlagYargsOptions())
+    .epilogue(
+      'Precedence: command-line flag > --config YAML > default. --batch_size is per process.',
+    );
+}
 
 /** The yargs module of `train`. */
 export const trainCommand: CommandModule = {
   command: 'train',
-  describe:
-    'Train a BERT NER model (the reference trainer): flags below, or --config FILE.yaml of them',
-  builder: (y: Argv) =>
-    y
-      .options(trainFlagYargsOptions())
-      .epilogue(
-        'Precedence: command-line flag > --config YAML > default. --batch_size is per process.',
-      ),
+  describe: DESCRIBE,
+  builder: trainFlags,
+  // Errors (a UsageError names the flag, file or record) end in main.ts's handler; a launched
+  // worker's non-zero exit makes the launcher stop the whole group.
   handler: async (argv) => {
-    try {
-      const options = await resolveTrainOptions(argv as Record<string, unknown>);
-      const { runTraining } = await import('@ner-launch/trainer');
-      await runTraining(options);
-    } catch (error) {
-      // The message names the flag, file or record; a stack only helps when debugging.
-      const err = error as Error;
-      const detail =
-        process.env.NER_LOG_LEVEL === 'debug' ? (err.stack ?? err.message) : err.message;
-      process.stderr.write(`ner-launch train: error: ${detail}\n`);
-      // Usage errors exit 2 (as yargs/argparse do), everything else 1; a launched worker's
-      // non-zero exit makes the launcher stop the whole group.
-      process.exitCode = error instanceof TrainFlagError ? 2 : 1;
-    }
+    const options = await resolveTrainOptions(argv as Record<string, unknown>);
+    const { runTraining } = await import('@ner-launch/trainer');
+    await runTraining(options);
   },
 };
+
+/**
+ * Checks `train [args]` in the launcher as every worker will (unknown flags, flag values, the
+ * --config YAML, the --data_path folder), so that a usage error is one line before any worker
+ * starts, not one line from each worker.
+ */
+export async function checkTrainArgs(args: string[]): Promise<void> {
+  if (args.some((a) => a === '-h' || a === '--help')) return;
+  let parsed: Record<string, unknown> | undefined;
+  await yargs(['train', ...args])
+    .parserConfiguration({ 'camel-case-expansion': true })
+    .command({
+      command: 'train',
+      describe: DESCRIBE,
+      builder: trainFlags,
+      handler: (argv) => {
+        parsed = argv;
+      },
+    })
+    .strict()
+    .help(false)
+    .version(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(`${message} (see \`ner-launch train -h\`)`);
+    })
+    .parseAsync();
+  if (parsed === undefined) return;
+  const options = await resolveTrainOptions(parsed);
+  await checkDataPath(options.data_path);
+}

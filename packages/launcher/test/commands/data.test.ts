@@ -123,14 +123,14 @@ test('a bad input file fails with one clean line naming file and line, and write
   const bad = file('bad.tsv', 'a\tO\n\nb\tB-X\nc\n');
   const out = join(dir, 'never', 'out.csv');
   const r = dataProcess('convert', '--input', bad, '--output', out);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.equal(
     r.stderr,
     `ner-launch data: error: ${bad}:4: expected a token and a tag, found one column "c"\n`,
   );
   assert.equal(existsSync(out), false);
   const missing = await data('count', join(dir, 'absent.csv'));
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2);
   assert.equal(
     missing.stderr,
     `ner-launch data: error: ${join(dir, 'absent.csv')}: file not found\n`,
@@ -213,7 +213,7 @@ test('data split is seeded and deterministic, in CSV or CoNLL, with both flag sp
     '--val_ratio',
     '0.2',
   );
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--train_ratio \+ --val_ratio must not exceed 1/);
 });
 

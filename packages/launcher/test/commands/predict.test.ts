@@ -121,7 +121,7 @@ test('ner-launch predict with a missing model directory fails naming it, exit co
     '--backend',
     'wasm',
   ]);
-  assert.equal(run.status, 1);
+  assert.equal(run.status, 2);
   assert.match(run.stderr, new RegExp(`ner-launch: error: ${missing}: no such directory`));
 });
 

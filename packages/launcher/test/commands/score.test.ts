@@ -85,7 +85,7 @@ test('the text report holds seqeval classification report and the overall and wi
 test('different sentence counts name both files', () => {
   assert.throws(
     () => alignTags(GOLD, { path: 'short.csv', sentences: PRED.sentences.slice(0, 1) }),
-    /^Error: score: gold gold.csv has 2 sentences but prediction short.csv has 1;/,
+    /^UsageError: score: gold gold.csv has 2 sentences but prediction short.csv has 1;/,
   );
 });
 
@@ -251,7 +251,7 @@ test('ner-launch score fails naming both files when the prediction has fewer sen
     writeFileSync(goldPath, 'Matti\tB-PER\nasuu\tO\n\nNokia\tB-ORG\n');
     writeFileSync(predPath, 'Matti\tB-PER\nasuu\tO\n');
     const { status, stdout, stderr } = runCli(['score', '--gold', goldPath, '--pred', predPath]);
-    assert.equal(status, 1);
+    assert.equal(status, 2);
     assert.equal(stdout, '');
     assert.ok(
       stderr.includes(`score: gold ${goldPath} has 2 sentences but prediction ${predPath} has 1`),

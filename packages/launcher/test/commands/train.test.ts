@@ -66,7 +66,7 @@ test('an unwritable save_model_path fails before training', () => {
 
 test('a missing data folder is an error naming it', () => {
   const r = worker(['--data_path', join(dir, 'missing'), '--save_model_path', join(dir, 'out')]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2);
   assert.match(
     r.stderr,
     /missing: --data_path: folder not found \(expected train\.csv, val\.csv and test\.csv/,

@@ -5,6 +5,7 @@
  * the install resolves to a shim returning the tfjs-core handle this module puts on globalThis,
  * so there is one engine and one kernel registry.
  */
+import { UsageError, OperationalError } from '@ner-launch/common';
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,7 +65,7 @@ export function tensorflowMissingMessage(): string {
 function positiveInteger(name: string, value: number | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${value}`);
+    throw new UsageError(`${name} must be a positive integer, got ${value}`);
   return String(value);
 }
 
@@ -143,10 +144,10 @@ export async function loadTensorflowBackend(
   install: TensorflowInstall | undefined = findTensorflowInstall(),
 ): Promise<TensorflowInstallInfo> {
   if (loaded) return loaded;
-  if (!install) throw new Error(tensorflowMissingMessage());
+  if (!install) throw new OperationalError(tensorflowMissingMessage());
   // tfjs-node's kernels are written against one tfjs-core release: the two stay pinned together.
   if (tf.version_core !== install.manifest.tfjsNodeVersion)
-    throw new Error(
+    throw new OperationalError(
       `the tensorflow backend in ${install.dir} is built from tfjs-node ${install.manifest.tfjsNodeVersion}, but this checkout has @tensorflow/tfjs-core ${tf.version_core}; run npm ci, or ner-launch setup tensorflow for this version`,
     );
   prepareEnvironment(options);
@@ -161,7 +162,7 @@ export async function loadTensorflowBackend(
     // stay on the device instead of copying every LayerNorm/GELU/dropout input to the host.
     if (loadedBinding.fusedOps && !binding.isUsingGpuDevice()) markFusedOpsLibraryLoaded();
   } catch (error) {
-    throw new Error(
+    throw new OperationalError(
       `cannot load the TensorFlow binding in ${install.dir} (${(error as Error).message.split('\n')[0]}); run 'ner-launch setup tensorflow${install.manifest.build === 'gpu' ? ' --gpu' : ''}' again after removing that directory`,
       { cause: error },
     );

@@ -1,5 +1,7 @@
+import { UsageError } from '@ner-launch/common';
+
 /** A problem in an input data file, located by file and line (and CSV record). */
-export class DataError extends Error {
+export class DataError extends UsageError {
   constructor(
     /** Path of the file as given by the user. */
     readonly file: string,

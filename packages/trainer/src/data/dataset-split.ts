@@ -4,7 +4,7 @@
  * specified, so a split can be reproduced from the seed in any language.
  */
 
-import { mulberry32 } from '@ner-launch/common';
+import { mulberry32, UsageError } from '@ner-launch/common';
 
 /** A seeded Fisher–Yates shuffle of a copy of `items`. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
@@ -26,10 +26,11 @@ export interface SplitRatios {
 /** Checks ratios; throws naming the flag. */
 export function checkSplitRatios(r: SplitRatios): void {
   if (!(r.train > 0 && r.train <= 1))
-    throw new Error(`--train_ratio must be in (0, 1], got ${r.train}`);
-  if (!(r.val >= 0 && r.val < 1)) throw new Error(`--val_ratio must be in [0, 1), got ${r.val}`);
+    throw new UsageError(`--train_ratio must be in (0, 1], got ${r.train}`);
+  if (!(r.val >= 0 && r.val < 1))
+    throw new UsageError(`--val_ratio must be in [0, 1), got ${r.val}`);
   if (r.train + r.val > 1 + 1e-12)
-    throw new Error(`--train_ratio + --val_ratio must not exceed 1, got ${r.train + r.val}`);
+    throw new UsageError(`--train_ratio + --val_ratio must not exceed 1, got ${r.train + r.val}`);
 }
 
 /**

@@ -3,6 +3,7 @@
  * the reference trainer builds it) unless the user gives one. Every tag in any split must be
  * in it; an unknown tag is an error naming the tag, file and record.
  */
+import { UsageError } from '@ner-launch/common';
 import { DataError } from './data-error.js';
 import { orderLabels } from './dataset-summary.js';
 import { isIobTag } from './iob.js';
@@ -18,9 +19,10 @@ export function labelsFromSentences(sentences: Iterable<Pick<Sentence, 'tags'>>)
 /** Checks a user-given label list (e.g. `--labels`): IOB tags, no duplicates, `O` included. */
 export function checkLabelList(labels: readonly string[], origin = '--labels'): void {
   const bad = labels.filter((l) => !isIobTag(l));
-  if (bad.length > 0) throw new Error(`${origin}: not IOB tags: ${bad.join(', ')}`);
-  if (new Set(labels).size !== labels.length) throw new Error(`${origin}: contains a label twice`);
-  if (!labels.includes('O')) throw new Error(`${origin}: must include O`);
+  if (bad.length > 0) throw new UsageError(`${origin}: not IOB tags: ${bad.join(', ')}`);
+  if (new Set(labels).size !== labels.length)
+    throw new UsageError(`${origin}: contains a label twice`);
+  if (!labels.includes('O')) throw new UsageError(`${origin}: must include O`);
 }
 
 /** DataErrors for every tag in `sentences` that is not in `labels` (one per sentence and tag). */

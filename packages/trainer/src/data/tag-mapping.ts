@@ -3,6 +3,7 @@
  * types (`PER`) and whose values are tags or types (`O` drops the entity). A full-tag key
  * wins over a type key. Tags the mapping does not mention become `O` and are counted.
  */
+import { UsageError } from '@ner-launch/common';
 import { readFile } from 'node:fs/promises';
 import { isIobTag } from './iob.js';
 import type { Sentence } from './sentence.js';
@@ -24,28 +25,32 @@ export async function readTagMapping(file: string): Promise<TagMapping> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: cannot read the tag mapping: ${(error as Error).message}`, {
+    throw new UsageError(`${file}: cannot read the tag mapping: ${(error as Error).message}`, {
       cause: error,
     });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new Error(`${file}: the tag mapping must be a JSON object {"FROM": "TO", ...}`);
+    throw new UsageError(`${file}: the tag mapping must be a JSON object {"FROM": "TO", ...}`);
   const mapping = new Map<string, string>();
   for (const [key, value] of Object.entries(json)) {
     if (typeof value !== 'string' || value === '')
-      throw new Error(`${file}: mapping for ${JSON.stringify(key)} must be a non-empty string`);
-    if (key === '' || key === 'O') throw new Error(`${file}: cannot map ${JSON.stringify(key)}`);
+      throw new UsageError(
+        `${file}: mapping for ${JSON.stringify(key)} must be a non-empty string`,
+      );
+    if (key === '' || key === 'O')
+      throw new UsageError(`${file}: cannot map ${JSON.stringify(key)}`);
     const keyIsTag = isIobTag(key);
     const valueIsTag = isIobTag(value);
     if (keyIsTag && !valueIsTag)
-      throw new Error(
+      throw new UsageError(
         `${file}: ${JSON.stringify(key)} is a tag, so its value must be O, B-X or I-X (got ${JSON.stringify(value)})`,
       );
     if (!keyIsTag && valueIsTag && value !== 'O')
-      throw new Error(
+      throw new UsageError(
         `${file}: ${JSON.stringify(key)} is a type, so its value must be a type or O (got ${JSON.stringify(value)})`,
       );
-    if (/^[BI]-$|\s/.test(value)) throw new Error(`${file}: bad value ${JSON.stringify(value)}`);
+    if (/^[BI]-$|\s/.test(value))
+      throw new UsageError(`${file}: bad value ${JSON.stringify(value)}`);
     mapping.set(key, value);
   }
   return mapping;

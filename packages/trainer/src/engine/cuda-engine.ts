@@ -5,6 +5,7 @@
  * the GPU once, and comes back as host tensors for checkpoints and the best model, so runs can
  * move between engines. Gradients cross processes through the host ring all-reduce.
  */
+import { OperationalError } from '@ner-launch/common';
 import type { CudaBertEngine, Precision } from '@ner-launch/cuda';
 import type { BertConfig } from '../model/config.js';
 import type { StepOutput } from '../model/token-classification.js';
@@ -44,7 +45,7 @@ export async function createCudaEngine(
 ): Promise<CudaEngine> {
   const { CudaBertEngine, cudaAvailability } = await import('@ner-launch/cuda');
   const availability = cudaAvailability({ cudaHome: options.cudaHome });
-  if (availability.unavailable) throw new Error(availability.unavailable);
+  if (availability.unavailable) throw new OperationalError(availability.unavailable);
   const engine = CudaBertEngine.create({
     dims: {
       vocabSize: config.vocabSize,

@@ -5,6 +5,7 @@
  * module is unusable, so the error is meant to end the process (non-zero exit; a distributed
  * run stops all workers as for any failure).
  */
+import { OperationalError } from '@ner-launch/common';
 import { formatBytes, type MemoryPlan } from './memory-plan.js';
 import { wasmHeapBytes } from './wasm-heap.js';
 
@@ -18,7 +19,7 @@ export interface HeapGuardContext {
 }
 
 /** Heap exhaustion, with the context that produced it. */
-export class HeapExhaustedError extends Error {
+export class HeapExhaustedError extends OperationalError {
   constructor(message: string, options: { cause: unknown }) {
     super(message, options);
     this.name = 'HeapExhaustedError';

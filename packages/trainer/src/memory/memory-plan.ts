@@ -6,6 +6,7 @@
  * backend's limit; or stop with an error stating the estimate, the limit and what to change.
  * Evaluation and prediction batches get the same treatment for their forward pass.
  */
+import { OperationalError } from '@ner-launch/common';
 import { totalmem } from 'node:os';
 import type { BertConfig } from '../model/config.js';
 import {
@@ -65,7 +66,7 @@ export interface MemoryPlan {
 }
 
 /** No micro-batch size and recomputation choice fits: the user must change something. */
-export class MemoryPlanError extends Error {
+export class MemoryPlanError extends OperationalError {
   constructor(
     message: string,
     readonly estimateBytes: number,

@@ -2,6 +2,7 @@
  * BERT configuration parsed from an HF `config.json`, with HF's defaults for absent fields and
  * a clear error (file + field) for malformed ones.
  */
+import { OperationalError } from '@ner-launch/common';
 import { readBoundedFileSync } from './weights/bounded-file.js';
 
 /** Activations the encoder's intermediate layer supports (`gelu` is the exact erf form). */
@@ -33,7 +34,7 @@ export interface BertConfig {
 }
 
 /** A malformed config.json: names the file and the field. */
-export class ConfigError extends Error {
+export class ConfigError extends OperationalError {
   constructor(
     readonly file: string,
     readonly field: string,

@@ -5,7 +5,7 @@
  * and the optimizer work on), and updates are written through `parameters.update`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { log, SeededRandom, type SeededRandomState } from '@ner-launch/common';
+import { log, SeededRandom, type SeededRandomState, OperationalError } from '@ner-launch/common';
 import { bertModel } from './bert-model.js';
 import type { BertConfig } from './config.js';
 import type { DropoutContext } from './dropout.js';
@@ -183,7 +183,7 @@ export class BertForTokenClassification {
         const tensor = stateDict.get(name);
         if (tensor) {
           if (!sameShape(tensor.shape, shape))
-            throw new Error(
+            throw new OperationalError(
               `${source}: size mismatch for ${name}: the checkpoint has shape [${tensor.shape.join(', ')}], the model (from its config) needs [${shape.join(', ')}]`,
             );
           params.set(name, tensor);

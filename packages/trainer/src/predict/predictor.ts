@@ -4,6 +4,7 @@
  * (the argmax at the word's first sub-token, as the reference trainer scores), in
  * length-sorted batches, returning results in input order.
  */
+import { UsageError } from '@ner-launch/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
@@ -84,7 +85,7 @@ export class Predictor {
   /** Tags every word of `sentences`; words that give no token are tagged `O`. */
   predict(sentences: readonly (readonly string[])[], options: PredictOptions): PredictResult {
     if (options.maxLength > this.maxPositions)
-      throw new Error(
+      throw new UsageError(
         `max_len ${options.maxLength} exceeds the model's max_position_embeddings ${this.maxPositions} (${this.dir}/config.json)`,
       );
     const { windows, summary } = wordWindows(this.tokenizer, sentences, options.maxLength);

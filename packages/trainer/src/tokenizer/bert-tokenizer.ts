@@ -3,6 +3,7 @@
  * `is_split_into_words=True`: each word is encoded on its own (added/special tokens matched in
  * the raw word first, then normalizer, pre-tokenizer, WordPiece), then `[CLS] ... [SEP]`.
  */
+import { OperationalError } from '@ner-launch/common';
 import { BasicTokenizer } from './basic-tokenizer.js';
 import { loadTokenizerFiles, SPECIAL_TOKEN_ROLES, type TokenizerFiles } from './tokenizer-files.js';
 import { DEFAULT_WORDPIECE_OPTIONS, WordPiece } from './wordpiece.js';
@@ -58,7 +59,8 @@ export class BertTokenizer {
     for (const role of SPECIAL_TOKEN_ROLES) {
       const token = files.specialTokens[role];
       const id = vocab.get(token) ?? files.addedTokens.get(token);
-      if (id === undefined) throw new Error(`${source}: ${role} ${token} is not in vocab.txt`);
+      if (id === undefined)
+        throw new OperationalError(`${source}: ${role} ${token} is not in vocab.txt`);
       this.atomic.set(token, id);
     }
     this.atomicFirstChars = new Set([...this.atomic.keys()].map((t) => t[0]));

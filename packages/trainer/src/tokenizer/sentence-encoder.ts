@@ -3,6 +3,7 @@
  * running count of what tokenization changed (truncated sentences, words left without tokens),
  * so callers can report it instead of losing words silently.
  */
+import { UsageError } from '@ner-launch/common';
 import type { Sentence } from '../data/sentence.js';
 import type { BertTokenizer } from './bert-tokenizer.js';
 import { alignLabels } from './label-alignment.js';
@@ -59,7 +60,7 @@ export class SentenceEncoder {
   encode(sentence: Sentence): EncodedSentence {
     const where = `${sentence.source.file}:${sentence.source.line}`;
     if (sentence.tags.length !== sentence.tokens.length)
-      throw new Error(
+      throw new UsageError(
         `${where}: ${sentence.tokens.length} tokens but ${sentence.tags.length} tags`,
       );
     const encoded = this.tokenizer.encodeWords(
@@ -70,7 +71,7 @@ export class SentenceEncoder {
     try {
       labels = alignLabels(encoded.wordIds, sentence.tags, this.labelList, this.options);
     } catch (error) {
-      throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
+      throw new UsageError(`${where}: ${(error as Error).message}`, { cause: error });
     }
     const s = this.summary;
     s.sentences++;

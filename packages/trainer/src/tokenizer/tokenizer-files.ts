@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@ner-launch/common';
+import { writeFileAtomic, OperationalError } from '@ner-launch/common';
 import { readBoundedFileSync } from '../model/weights/bounded-file.js';
 
 /** The special-token roles BERT uses. */
@@ -49,7 +49,7 @@ function readUtf8(path: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new Error(`${path}: cannot read as UTF-8: ${(error as Error).message}`, {
+    throw new OperationalError(`${path}: cannot read as UTF-8: ${(error as Error).message}`, {
       cause: error,
     });
   }
@@ -61,10 +61,12 @@ function readJsonObject(path: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${path}: invalid JSON: ${(error as Error).message}`, { cause: error });
+    throw new OperationalError(`${path}: invalid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new Error(`${path}: expected a JSON object`);
+    throw new OperationalError(`${path}: expected a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -75,13 +77,14 @@ function tokenContent(value: unknown, where: string): string {
     const content = (value as { content: unknown }).content;
     if (typeof content === 'string') return content;
   }
-  throw new Error(`${where}: expected a token string or {"content": ...}`);
+  throw new OperationalError(`${where}: expected a token string or {"content": ...}`);
 }
 
 function optionalBoolean(config: Record<string, unknown>, key: string, path: string) {
   const value = config[key];
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'boolean') throw new Error(`${path}: "${key}" must be true, false or null`);
+  if (typeof value !== 'boolean')
+    throw new OperationalError(`${path}: "${key}" must be true, false or null`);
   return value;
 }
 
@@ -97,16 +100,18 @@ function vocabFromTokenizerJson(path: string): string[] {
   const json = readJsonObject(path);
   const model = json.model as { type?: unknown; vocab?: unknown } | undefined;
   if (model?.type !== 'WordPiece' || typeof model.vocab !== 'object' || model.vocab === null)
-    throw new Error(`${path}: not a WordPiece tokenizer (model.type ${String(model?.type)})`);
+    throw new OperationalError(
+      `${path}: not a WordPiece tokenizer (model.type ${String(model?.type)})`,
+    );
   const entries = Object.entries(model.vocab as Record<string, unknown>);
   const lines = new Array<string>(entries.length);
   for (const [token, id] of entries) {
     if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= entries.length)
-      throw new Error(
+      throw new OperationalError(
         `${path}: vocab id ${String(id)} of ${JSON.stringify(token)} is not in 0..${entries.length - 1}`,
       );
     if (lines[id as number] !== undefined)
-      throw new Error(`${path}: vocab id ${String(id)} used twice`);
+      throw new OperationalError(`${path}: vocab id ${String(id)} used twice`);
     lines[id as number] = token;
   }
   return lines;
@@ -123,11 +128,11 @@ function loadVocab(dir: string): string[] {
   if (existsSync(jsonPath)) lines = vocabFromTokenizerJson(jsonPath);
   else if (existsSync(vocabPath)) lines = parseVocab(readUtf8(vocabPath));
   else
-    throw new Error(
+    throw new OperationalError(
       `${dir}: neither vocab.txt nor tokenizer.json found (a BERT vocab is required)`,
     );
   if (lines.length === 0)
-    throw new Error(`${existsSync(jsonPath) ? jsonPath : vocabPath}: empty vocabulary`);
+    throw new OperationalError(`${existsSync(jsonPath) ? jsonPath : vocabPath}: empty vocabulary`);
   return lines;
 }
 
@@ -155,13 +160,15 @@ export function loadTokenizerFiles(dir: string): TokenizerFiles {
   const addedTokens = new Map<string, number>();
   const decoder = config.added_tokens_decoder;
   if (decoder !== undefined && decoder !== null) {
-    if (typeof decoder !== 'object') throw new Error(`${configPath}: bad added_tokens_decoder`);
+    if (typeof decoder !== 'object')
+      throw new OperationalError(`${configPath}: bad added_tokens_decoder`);
     for (const [id, token] of Object.entries(decoder as Record<string, unknown>)) {
       const where = `${configPath}: added_tokens_decoder["${id}"]`;
       const content = tokenContent(token, where);
       const flags = token as Record<string, unknown>;
       for (const flag of ['lstrip', 'rstrip', 'single_word'])
-        if (flags[flag] === true) throw new Error(`${where}: ${flag}=true is not supported`);
+        if (flags[flag] === true)
+          throw new OperationalError(`${where}: ${flag}=true is not supported`);
       addedTokens.set(content, Number(id));
     }
   }
@@ -172,7 +179,7 @@ export function loadTokenizerFiles(dir: string): TokenizerFiles {
     const token = specialTokens[role];
     if (vocabulary.has(token) || addedTokens.has(token)) continue;
     const vocabName = existsSync(join(dir, 'tokenizer.json')) ? 'tokenizer.json' : 'vocab.txt';
-    throw new Error(
+    throw new OperationalError(
       specialSource[role]
         ? `${specialSource[role]}: field "${role}" is ${JSON.stringify(token)}, which is not in the vocabulary (${vocabName})`
         : `${join(dir, vocabName)}: the default ${role} ${JSON.stringify(token)} is not in the vocabulary; set ${role} in special_tokens_map.json`,
@@ -184,7 +191,7 @@ export function loadTokenizerFiles(dir: string): TokenizerFiles {
     neverSplit != null &&
     !(Array.isArray(neverSplit) && neverSplit.every((s) => typeof s === 'string'))
   )
-    throw new Error(`${configPath}: "never_split" must be a list of strings or null`);
+    throw new OperationalError(`${configPath}: "never_split" must be a list of strings or null`);
   const maxLength = config.model_max_length;
 
   const known = new Set<string>([

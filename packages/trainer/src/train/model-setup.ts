@@ -7,14 +7,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { log } from '@ner-launch/common';
+import { log, UsageError } from '@ner-launch/common';
 import { parseBertConfig, withLabels, type BertConfig } from '../model/config.js';
 import { checkModelSize } from '../model/model-size.js';
 import { BertForTokenClassification } from '../model/token-classification.js';
 import { loadPretrained, readJsonObjectFile } from '../model/weights/checkpoint-dir.js';
 import { WEIGHT_FILES } from '../model/weights/hub-cache.js';
 import { BertTokenizer } from '../tokenizer/bert-tokenizer.js';
-import { TrainFlagError } from './train-options.js';
 
 /** A model ready to train, with what saving it needs. */
 export interface ModelBundle {
@@ -41,9 +40,9 @@ function applyOverrides(
   configPath: string,
 ): BertConfig {
   if (options.max_len > config.maxPositionEmbeddings)
-    throw new TrainFlagError(
-      'max_len',
+    throw new UsageError(
       `--max_len ${options.max_len} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings} (${configPath})`,
+      { flag: 'max_len' },
     );
   const labelled = withLabels(config, labels);
   return options.classifier_dropout === undefined
@@ -129,9 +128,9 @@ export async function loadSavedModel(
 ): Promise<BertForTokenClassification> {
   // Rank 0 saves the best model; another machine with its own (unshared) path finds nothing.
   if (!existsSync(join(dir, 'config.json')))
-    throw new TrainFlagError(
-      'save_model_path',
+    throw new UsageError(
       `--save_model_path ${dir}: no best model here to test with (rank 0 saves it; every machine must see the same directory, e.g. on a shared file system)`,
+      { flag: 'save_model_path' },
     );
   const checkpoint = await loadPretrained(dir);
   return BertForTokenClassification.fromStateDict(checkpoint.config, checkpoint.stateDict, {

@@ -10,7 +10,7 @@
  * - wd_exclude_bias_layernorm: biases and LayerNorm parameters without weight decay, as HF
  *   Trainer's `get_decay_parameter_names` (the reference decays everything).
  */
-import { TrainFlagError } from './train-options.js';
+import { UsageError } from '@ner-launch/common';
 
 /** One optimizer param group (torch's `{"params": ..., "lr": ..., "weight_decay": ...}`). */
 export interface ParamGroup {
@@ -67,9 +67,9 @@ export function isNoDecay(name: string): boolean {
 export function planParamGroups(names: readonly string[], options: ParamGroupOptions): ParamPlan {
   const layers = encoderLayerCount(names);
   if (options.freeze_layers > layers)
-    throw new TrainFlagError(
-      'freeze_layers',
+    throw new UsageError(
       `--freeze_layers ${options.freeze_layers}: the model has only ${layers} encoder layers`,
+      { flag: 'freeze_layers' },
     );
   const frozen: string[] = [];
   const buckets = new Map<string, ParamGroup>();

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JsonValue, Logger } from '@ner-launch/common';
+import { type JsonValue, type Logger, UsageError } from '@ner-launch/common';
 import type { Accelerator } from '@ner-launch/worker';
 import type { DropoutState, TrainingEngine } from '../engine/training-engine.js';
 import type { LossScaler, LossScalerState } from '../optim/loss-scaler.js';
@@ -26,7 +26,6 @@ import {
   writeTrainingCheckpoint,
 } from './training-checkpoint.js';
 import type { LoopProgress } from './training-loop.js';
-import { TrainFlagError } from './train-options.js';
 
 /** What must match between the checkpoint's run and this one for the data order to agree. */
 export interface RunIdentity {
@@ -83,7 +82,7 @@ export async function chooseResumeDir(
     { chosen, failure } as JsonValue,
     0,
   )) as { chosen: string | null; failure: string | null };
-  if (decided.failure) throw new TrainFlagError('resume_from_checkpoint', decided.failure);
+  if (decided.failure) throw new UsageError(decided.failure, { flag: 'resume_from_checkpoint' });
   return decided.chosen ?? undefined;
 }
 
@@ -121,7 +120,9 @@ async function resolveResumeDir(
     await verifyTrainingCheckpoint(option);
   } catch (error) {
     if (error instanceof CheckpointIncompleteError)
-      throw new Error(`--resume_from_checkpoint ${option}: ${error.message}`, { cause: error });
+      throw new UsageError(`--resume_from_checkpoint ${option}: ${error.message}`, {
+        cause: error,
+      });
     throw error;
   }
   log.info(`--resume_from_checkpoint: resuming from ${option}`);
@@ -138,9 +139,9 @@ function checkIdentity(dir: string, saved: RunIdentity, now: RunIdentity): void 
     .filter((key) => saved[key] !== now[key])
     .map((key) => `${key} ${saved[key]} there, ${now[key]} now`);
   if (differences.length > 0)
-    throw new TrainFlagError(
-      'resume_from_checkpoint',
+    throw new UsageError(
       `--resume_from_checkpoint ${dir}: the checkpoint's run differs (${differences.join('; ')}), so its data order cannot be continued`,
+      { flag: 'resume_from_checkpoint' },
     );
 }
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { log as processLog, type Logger } from '@ner-launch/common';
+import { log as processLog, type Logger, UsageError } from '@ner-launch/common';
 import { Accelerator, fromEnv, type MixedPrecision } from '@ner-launch/worker';
 import { initBackendProfile } from '../backend.js';
 import type { BackendProfile } from '../backends/profile.js';
@@ -47,7 +47,7 @@ import {
   saveTrainingState,
   type RunIdentity,
 } from './resume.js';
-import { checkSaveModelPathWritable, TrainFlagError, type TrainOptions } from './train-options.js';
+import { checkSaveModelPathWritable, type TrainOptions } from './train-options.js';
 import { checkSaveDirectory } from './save-directory.js';
 import { trainLoop, type LoopProgress, type LoopResult } from './training-loop.js';
 import { loadTrainingData, type TrainingData } from './training-data.js';
@@ -269,7 +269,7 @@ async function startWorker(options: TrainOptions, deps: RunTrainingDeps): Promis
   if (cuda) {
     // Before any data is read: a machine without a GPU or the libraries fails in one line.
     const missing = await cudaUnavailable(options.cuda_home);
-    if (missing) throw new TrainFlagError('backend', missing);
+    if (missing) throw new UsageError(missing, { flag: 'backend' });
   }
   // The cuda engine assembles the model on the host: tfjs's plain-JS backend holds it meanwhile.
   const profile = await initBackendProfile(options.backend === 'cuda' ? 'cpu' : options.backend, {
@@ -466,9 +466,9 @@ async function resumeFrom(
   const resume = await restoreFromCheckpoint(worker.accelerator, dir, target);
   // The best model so far lives in save_model_path, not in the training checkpoint.
   if (resume.stopping.bestEpoch > 0 && !existsSync(join(saveDir, 'config.json')))
-    throw new TrainFlagError(
-      'resume_from_checkpoint',
+    throw new UsageError(
       `--resume_from_checkpoint ${dir}: the run's best model (epoch ${resume.stopping.bestEpoch}) is not in --save_model_path ${saveDir}; resume into the save_model_path the checkpoint came from`,
+      { flag: 'resume_from_checkpoint' },
     );
   worker.mainLog.info(
     resume.finished

@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log } from '@ner-launch/common';
-import { TrainFlagError } from './train-options.js';
+import { log, UsageError } from '@ner-launch/common';
 
 /** Written into every save folder a run uses, so a later run knows the folder is ours. */
 export const OUTPUT_MARKER = '.ner-launch-output';
@@ -30,9 +29,9 @@ export async function checkSaveDirectory(
     const foreign = (await readdir(dir)).filter((name) => !TRANSIENT.test(name)).sort();
     if (foreign.length > 0 && !options.overwrite && !options.resuming) {
       const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ', ...' : '');
-      throw new TrainFlagError(
-        'save_model_path',
+      throw new UsageError(
         `--save_model_path ${dir} already holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} ner-launch did not write (${shown}); choose an empty or new folder, or pass --overwrite_output_dir to write into it (same-named files are replaced)`,
+        { flag: 'save_model_path' },
       );
     }
     if (foreign.length > 0 && options.overwrite)

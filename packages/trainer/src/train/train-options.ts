@@ -8,6 +8,8 @@
 import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { LAUNCH_BACKENDS, type LaunchBackend } from '../backends/names.js';
+import { UsageError } from '@ner-launch/common';
+import { DataError } from '../data/data-error.js';
 import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
 /** Learning-rate schedule kinds (`--scheduler`). */
@@ -91,17 +93,6 @@ export interface TrainOptions {
   recompute: 'auto' | 'on' | 'off';
   /** The YAML file the options were read from, if any. */
   config?: string;
-}
-
-/** A train flag that is missing, malformed or out of range; the message names the flag. */
-export class TrainFlagError extends Error {
-  constructor(
-    readonly flag: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TrainFlagError';
-  }
 }
 
 type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'list';
@@ -439,9 +430,9 @@ export function trainFlagYargsOptions(): Record<string, TrainFlagYargsOption> {
 function coerce(name: TrainFlagName, raw: unknown, where: string): unknown {
   const spec = SPECS[name];
   const fail = (what: string): never => {
-    throw new TrainFlagError(
-      name,
+    throw new UsageError(
       `--${name}${where}: ${what} (got ${typeof raw === 'number' ? String(raw) : JSON.stringify(raw)})`,
+      { flag: name },
     );
   };
   switch (spec.kind) {
@@ -493,28 +484,27 @@ export async function readTrainConfigFile(
   try {
     text = readYamlConfigText(path);
   } catch (error) {
-    throw new TrainFlagError(
-      'config',
-      `--config ${path}: cannot read the file (${(error as Error).message})`,
-    );
+    throw new UsageError(`--config ${path}: cannot read the file (${(error as Error).message})`, {
+      flag: 'config',
+    });
   }
   const parsed = parseYamlLinear(text);
   if (parsed.problem)
-    throw new TrainFlagError(
-      'config',
+    throw new UsageError(
       `--config ${path}${parsed.problem.line ? `:${parsed.problem.line}` : ''}: invalid YAML: ${parsed.problem.message}`,
+      { flag: 'config' },
     );
   const doc: unknown = parsed.doc.toJS();
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new TrainFlagError('config', `--config ${path}: expected a mapping of train flags`);
+    throw new UsageError(`--config ${path}: expected a mapping of train flags`, { flag: 'config' });
   const values: Partial<Record<TrainFlagName, unknown>> = {};
   for (const [key, raw] of Object.entries(doc as Record<string, unknown>)) {
     const name = canonicalName(key);
     if (!name)
-      throw new TrainFlagError(
-        'config',
+      throw new UsageError(
         `--config ${path}: unknown key "${key}" (train flags are: ${FLAG_NAMES.join(', ')})`,
+        { flag: 'config' },
       );
     if (raw === null) continue;
     values[name] = coerce(name, raw, ` (in ${path}, key "${key}")`);
@@ -550,9 +540,9 @@ export async function resolveTrainOptions(
     const linear = source.linear_scheduler as boolean | undefined;
     const scheduler = source.scheduler as SchedulerKind | undefined;
     if (linear !== undefined && scheduler !== undefined && (scheduler === 'linear') !== linear)
-      throw new TrainFlagError(
-        'linear_scheduler',
+      throw new UsageError(
         `--linear_scheduler ${String(linear)} conflicts with --scheduler ${scheduler}`,
+        { flag: 'linear_scheduler' },
       );
     if (scheduler !== undefined) {
       merged.scheduler = scheduler;
@@ -598,6 +588,19 @@ async function makeDirectories(path: string): Promise<void> {
   }
 }
 
+/** Fails when the --data_path folder does not exist (the launcher checks it before any worker starts). */
+export async function checkDataPath(path: string): Promise<void> {
+  try {
+    await access(path);
+  } catch {
+    throw new DataError(
+      path,
+      0,
+      '--data_path: folder not found (expected train.csv, val.csv and test.csv in it)',
+    );
+  }
+}
+
 /**
  * Fails before training when save_model_path cannot be created or written (checked by
  * creating and removing a probe file), so a long run never dies at its first save.
@@ -612,9 +615,8 @@ export async function checkSaveModelPathWritable(path: string): Promise<void> {
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
-    throw new TrainFlagError(
-      'save_model_path',
-      `--save_model_path ${path}: not writable (${(error as Error).message})`,
-    );
+    throw new UsageError(`--save_model_path ${path}: not writable (${(error as Error).message})`, {
+      flag: 'save_model_path',
+    });
   }
 }

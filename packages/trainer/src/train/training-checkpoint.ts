@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JsonValue } from '@ner-launch/common';
+import { OperationalError, type JsonValue } from '@ner-launch/common';
 import { readSafetensors, writeSafetensorsFile } from '../model/weights/safetensors.js';
 import type { StateDict } from '../model/weights/state-dict.js';
 import type { AdamWState } from '../optim/adamw.js';
@@ -59,7 +59,7 @@ interface Manifest {
 }
 
 /** A checkpoint directory that cannot be used; the message says which and why. */
-export class CheckpointIncompleteError extends Error {
+export class CheckpointIncompleteError extends OperationalError {
   constructor(
     readonly dir: string,
     reason: string,

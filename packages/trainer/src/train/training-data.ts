@@ -10,6 +10,7 @@ import { readDataset } from '../data/dataset.js';
 import { checkLabelList, labelsFromSentences, unknownTagErrors } from '../data/label-set.js';
 import type { Sentence } from '../data/sentence.js';
 import { readSplits } from '../data/splits.js';
+import { checkDataPath } from './train-options.js';
 import { carveValTest } from './val-test-split.js';
 
 /** The sets the loop trains, validates and tests on. */
@@ -40,12 +41,7 @@ export async function loadTrainingData(options: {
   seed: number;
 }): Promise<TrainingData> {
   const dir = options.data_path;
-  if (!(await exists(dir)))
-    throw new DataError(
-      dir,
-      0,
-      '--data_path: folder not found (expected train.csv, val.csv and test.csv in it)',
-    );
+  await checkDataPath(dir);
   const trainFile = join(dir, 'train.csv');
   const haveVal = await exists(join(dir, 'val.csv'));
   const haveTest = await exists(join(dir, 'test.csv'));

@@ -4,7 +4,7 @@
  * a fractional test set), chosen by a seeded shuffle, so every process and every rerun with
  * the same seed gets the same three sets. Each set keeps the file's original order.
  */
-import { mulberry32 } from '@ner-launch/common';
+import { mulberry32, UsageError } from '@ner-launch/common';
 
 /** The three sets. */
 export interface CarvedSplits<T> {
@@ -41,10 +41,10 @@ export function carveValTest<T>(
   what = 'train.csv',
 ): CarvedSplits<T> {
   if (!(fraction > 0 && fraction < 0.5))
-    throw new Error(`--val_test_size ${fraction}: must be in (0, 0.5)`);
+    throw new UsageError(`--val_test_size ${fraction}: must be in (0, 0.5)`);
   const [nTrain, nVal] = carvedSizes(items.length, fraction);
   if (nTrain < 1)
-    throw new Error(
+    throw new UsageError(
       `--val_test_size ${fraction}: ${what} has ${items.length} sentences, too few to carve validation and test sets from`,
     );
   const order = seededPermutation(items.length, seed);

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cudaUnavailable } from '../../src/engine/cuda-engine.js';
 import { runTraining } from '../../src/train/run-training.js';
-import { resolveTrainOptions, TrainFlagError } from '../../src/train/train-options.js';
+import { UsageError } from '@ner-launch/common';
+import { resolveTrainOptions } from '../../src/train/train-options.js';
 
 const root = await mkdtemp(join(tmpdir(), 'engine-cuda-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -31,7 +32,7 @@ test(
       {},
     );
     await assert.rejects(runTraining(options), (error: unknown) => {
-      assert.ok(error instanceof TrainFlagError);
+      assert.ok(error instanceof UsageError);
       assert.equal(error.flag, 'backend');
       assert.doesNotMatch(error.message, /\n/);
       assert.match(error.message, /^--backend cuda cannot run: /);

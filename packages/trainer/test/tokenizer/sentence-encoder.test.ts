@@ -67,6 +67,6 @@ test('a tag outside the label list is an error naming file and line', () => {
   const encoder = new SentenceEncoder(tokenizer, LABELS, { labelAllSubtokens: true });
   assert.throws(
     () => encoder.encode(sentence(['on'], ['B-PER'], 12)),
-    /^Error: data\.csv:12: tag B-PER/,
+    /^UsageError: data\.csv:12: tag B-PER/,
   );
 });

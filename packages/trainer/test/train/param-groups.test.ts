@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planParamGroups, type ParamGroupOptions } from '../../src/train/param-groups.js';
-import { TrainFlagError } from '../../src/train/train-options.js';
+import { UsageError } from '@ner-launch/common';
 
 /** HF BertForTokenClassification parameter names for a model with `layers` encoder layers. */
 function bertNames(layers: number): string[] {
@@ -85,7 +85,7 @@ test('freeze_layers beyond the model depth is a flag error', () => {
   assert.throws(
     () => planParamGroups(names, { ...base, freeze_layers: 4 }),
     (error: unknown) =>
-      error instanceof TrainFlagError &&
+      error instanceof UsageError &&
       error.flag === 'freeze_layers' &&
       /only 3 encoder layers/.test(error.message),
   );

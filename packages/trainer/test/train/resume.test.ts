@@ -172,7 +172,7 @@ test('a checkpoint without its manifest is refused by path and skipped by latest
   await assert.rejects(
     runTraining({ ...o, resume_from_checkpoint: join(ckRoot, 'step-12') }, { log: quiet }),
     (error: Error) =>
-      error.name === 'TrainFlagError' &&
+      error.name === 'UsageError' &&
       /step-12 is incomplete or damaged: no manifest\.json/.test(error.message),
   );
   assert.equal(await latestCompleteCheckpoint(ckRoot), join(ckRoot, 'step-10'));

@@ -12,17 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
-import type { Logger } from '@ner-launch/common';
+import { UsageError, type Logger } from '@ner-launch/common';
 import { estimateMemory } from '../../src/memory/memory-estimate.js';
 import { MemoryPlanError } from '../../src/memory/memory-plan.js';
 import { loadPretrained } from '../../src/model/weights/checkpoint-dir.js';
 import { runPredict } from '../../src/predict/run-predict.js';
 import { runTraining } from '../../src/train/run-training.js';
-import {
-  resolveTrainOptions,
-  TrainFlagError,
-  type TrainOptions,
-} from '../../src/train/train-options.js';
+import { resolveTrainOptions, type TrainOptions } from '../../src/train/train-options.js';
 import { makeTinyTrainingFixture } from '../../../../test/support/tiny-training.js';
 
 const root = await mkdtemp(join(tmpdir(), 'train-memory-'));
@@ -163,7 +159,7 @@ test('memory flags are range-checked and name the flag', async () => {
     [{ recompute: 'sometimes' }, 'recompute'],
   ] as const)
     await assert.rejects(options('bad-flag', flags), (error: unknown) => {
-      assert.ok(error instanceof TrainFlagError, String(error));
+      assert.ok(error instanceof UsageError, String(error));
       assert.equal(error.flag, name);
       assert.match(error.message, new RegExp(`^--${name}`));
       return true;

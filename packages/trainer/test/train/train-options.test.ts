@@ -3,12 +3,12 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { UsageError } from '@ner-launch/common';
 import {
   checkSaveModelPathWritable,
   readTrainConfigFile,
   resolveTrainOptions,
   TRAIN_FLAGS,
-  TrainFlagError,
   trainFlagYargsOptions,
 } from '../../src/train/train-options.js';
 
@@ -23,7 +23,7 @@ async function yaml(name: string, text: string): Promise<string> {
 
 function flagError(flag: string, pattern: RegExp) {
   return (error: unknown): boolean => {
-    assert.ok(error instanceof TrainFlagError, `expected TrainFlagError, got ${String(error)}`);
+    assert.ok(error instanceof UsageError, `expected UsageError, got ${String(error)}`);
     assert.equal(error.flag, flag);
     assert.match(error.message, pattern);
     return true;
@@ -94,7 +94,7 @@ test('a --config YAML file sets flags and the command line wins over it', async 
 test('an unknown YAML key is an error naming the file and the key', async () => {
   const path = await yaml('bad-key.yaml', 'epochs: 3\nlearning-rat: 0.1\n');
   await assert.rejects(readTrainConfigFile(path), (error: unknown) => {
-    assert.ok(error instanceof TrainFlagError);
+    assert.ok(error instanceof UsageError);
     assert.ok(error.message.includes(path));
     assert.match(error.message, /unknown key "learning-rat"/);
     return true;

@@ -7,7 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDirectoryAtomic, writeFileAtomic } from '@ner-launch/common';
+import { writeDirectoryAtomic, writeFileAtomic, UsageError } from '@ner-launch/common';
 import {
   loadTokenizerFiles,
   parseVocab,
@@ -93,18 +93,17 @@ export function readJsonObjectFile(path: string): Record<string, unknown> {
 }
 
 async function resolveDirectory(dirOrHubId: string, hub: HubOptions | undefined): Promise<string> {
+  // A path that names no model directory is a usage error (the flag is wrong), not a damaged file.
   if (existsSync(dirOrHubId)) {
     if (!statSync(dirOrHubId).isDirectory())
-      throw new CheckpointError(
-        dirOrHubId,
-        'is a file; pass the model directory that contains config.json and the weights',
+      throw new UsageError(
+        `${dirOrHubId}: is a file; pass the model directory that contains config.json and the weights`,
       );
     return dirOrHubId;
   }
   if (!isHubId(dirOrHubId))
-    throw new CheckpointError(
-      dirOrHubId,
-      'no such directory, and not a Hugging Face hub id (org/name)',
+    throw new UsageError(
+      `${dirOrHubId}: no such directory, and not a Hugging Face hub id (org/name)`,
     );
   try {
     return await resolveHubModel(dirOrHubId, hub);

@@ -1,5 +1,7 @@
+import { OperationalError } from '@ner-launch/common';
+
 /** The error every checkpoint reader and writer throws for bad input: it names the file. */
-export class CheckpointError extends Error {
+export class CheckpointError extends OperationalError {
   /** The offending file or directory. */
   readonly file: string;
 

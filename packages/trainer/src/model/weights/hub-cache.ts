@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { downloadFileToCacheDir, modelInfo } from '@huggingface/hub';
-import { log, writeFileAtomic } from '@ner-launch/common';
+import { log, writeFileAtomic, OperationalError } from '@ner-launch/common';
 
 /** Where and how to reach the hub; all optional, defaults come from the environment. */
 export interface HubOptions {
@@ -124,7 +124,7 @@ export async function resolveHubModel(repoId: string, options: HubOptions = {}):
   const cached = findCachedSnapshot(repoId, revision, cacheDir);
   if (cached) return cached;
   if (hubOffline(env))
-    throw new Error(
+    throw new OperationalError(
       `model "${repoId}" (revision ${revision}) is not in the Hugging Face cache at ${repoCacheDir(repoId, cacheDir)} ` +
         `and HF_HUB_OFFLINE is set, so it cannot be downloaded; ${localDirectoryHint(repoId)}, or set HF_HOME/HF_HUB_CACHE to a cache that has it`,
     );
@@ -143,9 +143,10 @@ export async function resolveHubModel(repoId: string, options: HubOptions = {}):
     });
     const commit = info.sha;
     if (typeof commit !== 'string' || !COMMIT_HASH.test(commit))
-      throw new Error(`the hub did not report a commit for revision ${revision}`);
+      throw new OperationalError(`the hub did not report a commit for revision ${revision}`);
     const present = new Set(info.filePaths ?? []);
-    if (!present.has('config.json')) throw new Error('the repository has no config.json');
+    if (!present.has('config.json'))
+      throw new OperationalError('the repository has no config.json');
     const files = [
       ...CONFIG_AND_TOKENIZER.filter((f) => present.has(f)),
       ...pickWeightFiles(present, repoId),
@@ -167,7 +168,7 @@ export async function resolveHubModel(repoId: string, options: HubOptions = {}):
       await writeFileAtomic(join(repoCacheDir(repoId, cacheDir), 'refs', revision), commit);
     return join(repoCacheDir(repoId, cacheDir), 'snapshots', commit);
   } catch (error) {
-    throw new Error(
+    throw new OperationalError(
       `cannot download "${repoId}" (revision ${revision}) from the Hugging Face Hub: ${(error as Error).message}; ${localDirectoryHint(repoId)}`,
       { cause: error },
     );
@@ -204,7 +205,7 @@ function pickWeightFiles(present: Set<string>, repoId: string): string[] {
       'pytorch_model.bin.index.json',
       ...[...present].filter((p) => /^pytorch_model-\d+-of-\d+\.bin$/.test(p)),
     ];
-  throw new Error(
+  throw new OperationalError(
     `repository ${repoId} has no PyTorch/safetensors weights (${WEIGHT_FILES.join(', ')})`,
   );
 }

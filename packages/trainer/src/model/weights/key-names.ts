@@ -4,6 +4,7 @@
  * prefix, and whatever the token classifier does not use (BertForPreTraining's `cls.*`
  * heads, obsolete buffers) is set aside and reported.
  */
+import { OperationalError } from '@ner-launch/common';
 import type { StateDict } from './state-dict.js';
 
 /** Top-level submodules of BertModel, whose keys lack `bert.` in a bare BertModel checkpoint. */
@@ -50,7 +51,7 @@ export function normaliseKeys(source: StateDict, file: string): NormalisedKeys {
     const name = normaliseKey(key, addPrefix);
     const previous = origin.get(name);
     if (previous !== undefined)
-      throw new Error(`${file}: keys "${previous}" and "${key}" both map to "${name}"`);
+      throw new OperationalError(`${file}: keys "${previous}" and "${key}" both map to "${name}"`);
     origin.set(name, key);
     if (name !== key) renamed.set(key, name);
     stateDict.set(name, tensor);

@@ -5,6 +5,8 @@
  * means (or refuses it), and REDUCE/BUILD only act on values that hook returned.
  */
 
+import { OperationalError } from '@ner-launch/common';
+
 /** A callable stand-in for an allowed Python global; `call` is our own code, never the file's. */
 export interface PyCallable {
   kind: 'callable';
@@ -44,7 +46,7 @@ export interface UnpicklerHooks {
 }
 
 /** Raised for anything outside the subset; `offset` is the byte of the offending opcode. */
-export class UnpicklingError extends Error {
+export class UnpicklingError extends OperationalError {
   constructor(
     message: string,
     readonly offset: number,
