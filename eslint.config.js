@@ -56,6 +56,8 @@ const FOLDER_MAY_NOT_IMPORT = {
   'trainer/src/memory': ['train', 'engine'],
   'trainer/src/engine': ['train'],
   'trainer/src/backends': ['memory'],
+  'trainer/src/model': ['memory', 'train', 'engine'],
+  'trainer/src/tokenizer': ['model', 'memory', 'train', 'engine'],
 };
 const packageBoundaries = PACKAGES.flatMap((name) => {
   const others = PACKAGES.filter((other) => other !== name);

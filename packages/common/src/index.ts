@@ -18,4 +18,5 @@ export {
   fp16BitsToFloat32,
   roundToHalf,
 } from './half-precision.js';
+export { formatBytes } from './format-bytes.js';
 export type { JsonValue } from './json-value.js';

@@ -160,7 +160,7 @@ export { TfjsEngine } from './engine/tfjs-engine.js';
 export { BatchPlanner, longestSequence } from './memory/batch-planner.js';
 export type { EpochRecord, MetricsFile, TestResults } from './train/history.js';
 export type { StateDict, HostTensor, StoredDtype } from './model/weights/state-dict.js';
-export { CheckpointError } from './model/weights/checkpoint-error.js';
+export { CheckpointError } from './checkpoint-error.js';
 export {
   loadPretrained,
   saveCheckpoint,
@@ -234,9 +234,9 @@ export {
   type ParameterAccess,
 } from './optim/adamw.js';
 export { clipGradNorm } from './optim/grad-clip.js';
+export { parameterCounts } from './model/model-size.js';
 export {
   estimateMemory,
-  parameterCounts,
   type BatchShape,
   type MemoryEstimate,
   type MemoryMode,
@@ -244,7 +244,6 @@ export {
 export {
   planMemory,
   describePlan,
-  formatBytes,
   MemoryPlanError,
   WASM_HEADROOM_BYTES,
   type MemoryPlan,

@@ -6,7 +6,8 @@
  * run stops all workers as for any failure).
  */
 import { OperationalError } from '@ner-launch/common';
-import { formatBytes, type MemoryPlan } from './memory-plan.js';
+import { formatBytes } from '@ner-launch/common';
+import type { MemoryPlan } from './memory-plan.js';
 import { wasmHeapBytes } from './wasm-heap.js';
 
 /** Where the failure happened, for the message. */

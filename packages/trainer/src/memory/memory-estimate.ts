@@ -13,6 +13,7 @@
  * (bench/memory-calibration.ts) and are rounded up.
  */
 import type { BertConfig } from '../model/config.js';
+import { parameterCounts } from '../model/model-size.js';
 import { WEIGHT_CACHE_BUDGET_BYTES } from '../model/weight-transposes.js';
 
 /** What runs on the batch. */
@@ -70,29 +71,6 @@ export const NON_LAYER_TOKEN_HIDDEN = { train: 165, eval: 43 } as const;
  */
 export const HEAP_BASE_BYTES = 24 * MiB;
 export const HEAP_SLACK = 0;
-
-/** Parameter element counts of BertForTokenClassification (pooler included). */
-export function parameterCounts(config: BertConfig): {
-  total: number;
-  wordEmbeddings: number;
-  perLayerWeights: number;
-} {
-  const h = config.hiddenSize;
-  const i = config.intermediateSize;
-  const labels = config.id2label.length;
-  const perLayerWeights = 4 * h * h + 2 * h * i;
-  const perLayer = perLayerWeights + 4 * h + i + h + 4 * h; // biases + two LayerNorms
-  const wordEmbeddings = config.vocabSize * h;
-  const embeddings =
-    wordEmbeddings + config.maxPositionEmbeddings * h + config.typeVocabSize * h + 2 * h;
-  const pooler = h * h + h;
-  const classifier = labels * h + labels;
-  return {
-    total: embeddings + config.numHiddenLayers * perLayer + pooler + classifier,
-    wordEmbeddings,
-    perLayerWeights,
-  };
-}
 
 /** Bytes the weight-transpose cache holds for `config`: two copies of each matrix, capped. */
 function cachedTransposeBytes(config: BertConfig, perLayerWeights: number): number {

@@ -6,15 +6,11 @@
  * backend's limit; or stop with an error stating the estimate, the limit and what to change.
  * Evaluation and prediction batches get the same treatment for their forward pass.
  */
-import { OperationalError } from '@ner-launch/common';
+import { formatBytes, OperationalError } from '@ner-launch/common';
 import { totalmem } from 'node:os';
 import type { BertConfig } from '../model/config.js';
-import {
-  estimateMemory,
-  parameterCounts,
-  type MemoryEstimate,
-  type MemoryMode,
-} from './memory-estimate.js';
+import { estimateMemory, type MemoryEstimate, type MemoryMode } from './memory-estimate.js';
+import { parameterCounts } from '../model/model-size.js';
 import type { ConcreteBackend } from '../backends/profile.js';
 import { WASM_HEAP_MAX_BYTES } from './wasm-heap.js';
 
@@ -75,13 +71,6 @@ export class MemoryPlanError extends OperationalError {
     super(message);
     this.name = 'MemoryPlanError';
   }
-}
-
-/** Bytes as MiB/GiB text. */
-export function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 30
-    ? `${(bytes / 2 ** 30).toFixed(2)} GiB`
-    : `${(bytes / MiB).toFixed(0)} MiB`;
 }
 
 function backendLimit(input: MemoryPlanInput): { bytes: number; name: string } {

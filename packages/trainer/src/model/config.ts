@@ -3,7 +3,7 @@
  * a clear error (file + field) for malformed ones.
  */
 import { OperationalError } from '@ner-launch/common';
-import { readBoundedFileSync } from './weights/bounded-file.js';
+import { readBoundedFileSync } from '../bounded-file.js';
 
 /** Activations the encoder's intermediate layer supports (`gelu` is the exact erf form). */
 export type HiddenAct = 'gelu' | 'gelu_new' | 'relu';

@@ -4,8 +4,7 @@
  * dimension that dominates and the limit, instead of allocating until the process dies.
  */
 import { totalmem } from 'node:os';
-import { parameterCounts } from '../memory/memory-estimate.js';
-import { formatBytes } from '../memory/memory-plan.js';
+import { formatBytes } from '@ner-launch/common';
 import { ConfigError, type BertConfig } from './config.js';
 
 /** What the parameters are needed for: inference holds them; training adds AdamW's two moments and the gradients. */
@@ -16,6 +15,29 @@ const BYTES_PER_PARAMETER: Readonly<Record<ModelUse, number>> = { eval: 4, train
 
 /** The share of system memory one process may plan for (as the memory plan's system limit). */
 const SYSTEM_SHARE = 0.85;
+
+/** Parameter element counts of BertForTokenClassification (pooler included). */
+export function parameterCounts(config: BertConfig): {
+  total: number;
+  wordEmbeddings: number;
+  perLayerWeights: number;
+} {
+  const h = config.hiddenSize;
+  const i = config.intermediateSize;
+  const labels = config.id2label.length;
+  const perLayerWeights = 4 * h * h + 2 * h * i;
+  const perLayer = perLayerWeights + 4 * h + i + h + 4 * h; // biases + two LayerNorms
+  const wordEmbeddings = config.vocabSize * h;
+  const embeddings =
+    wordEmbeddings + config.maxPositionEmbeddings * h + config.typeVocabSize * h + 2 * h;
+  const pooler = h * h + h;
+  const classifier = labels * h + labels;
+  return {
+    total: embeddings + config.numHiddenLayers * perLayer + pooler + classifier,
+    wordEmbeddings,
+    perLayerWeights,
+  };
+}
 
 /**
  * Throws a ConfigError when `config`'s parameters cannot fit in memory for `use`, before any

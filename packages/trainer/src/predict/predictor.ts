@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BatchPlanner } from '../memory/batch-planner.js';
 import { withHeapGuard } from '../memory/heap-guard.js';
 import { BertForTokenClassification } from '../model/token-classification.js';
-import { CheckpointError } from '../model/weights/checkpoint-error.js';
+import { CheckpointError } from '../checkpoint-error.js';
 import { loadPretrained, type PretrainedCheckpoint } from '../model/weights/checkpoint-dir.js';
 import { BertTokenizer } from '../tokenizer/bert-tokenizer.js';
 import { lengthBuckets } from './length-buckets.js';

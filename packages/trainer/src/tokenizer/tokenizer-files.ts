@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, OperationalError } from '@ner-launch/common';
-import { readBoundedFileSync } from '../model/weights/bounded-file.js';
+import { readBoundedFileSync } from '../bounded-file.js';
 
 /** The special-token roles BERT uses. */
 export const SPECIAL_TOKEN_ROLES = [

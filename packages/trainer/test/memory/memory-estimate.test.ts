@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend.js';
-import { estimateMemory, parameterCounts } from '../../src/memory/memory-estimate.js';
+import { estimateMemory } from '../../src/memory/memory-estimate.js';
+import { parameterCounts } from '../../src/model/model-size.js';
 import {
   computeStepGradients,
   forwardLogitsInMicroBatches,

@@ -14,7 +14,7 @@ import {
   saveTokenizerFiles,
   type TokenizerFiles,
 } from '../../tokenizer/tokenizer-files.js';
-import { CheckpointError } from './checkpoint-error.js';
+import { CheckpointError } from '../../checkpoint-error.js';
 import type { ElementDtype } from './element-decode.js';
 import { parseBertConfig, type BertConfig } from '../config.js';
 import {
@@ -28,7 +28,7 @@ import { readSafetensors, readShardedSafetensors, writeSafetensorsFile } from '.
 import { readShardedCheckpoint } from './sharded-checkpoint.js';
 import type { StateDict } from './state-dict.js';
 import { readTorchCheckpoint } from './torch-zip.js';
-import { readBoundedFileSync, type WeightLimits } from './bounded-file.js';
+import { readBoundedFileSync, type WeightLimits } from '../../bounded-file.js';
 import { checkModelSize, type ModelUse } from '../model-size.js';
 
 /** The class name we load into and save as. */

@@ -5,9 +5,9 @@
  * float32 tensors with `{"format": "pt"}` metadata, which transformers requires.
  */
 import { open } from 'node:fs/promises';
-import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from './bounded-file.js';
+import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from '../../bounded-file.js';
 import { withAtomicFile } from '@ner-launch/common';
-import { CheckpointError } from './checkpoint-error.js';
+import { CheckpointError } from '../../checkpoint-error.js';
 import {
   decodeElements,
   ELEMENT_SIZE,

@@ -4,8 +4,8 @@
  * with the format's own reader and checked against the index both ways.
  */
 import { basename, dirname, join } from 'node:path';
-import { readBoundedFileSync } from './bounded-file.js';
-import { CheckpointError } from './checkpoint-error.js';
+import { readBoundedFileSync } from '../../bounded-file.js';
+import { CheckpointError } from '../../checkpoint-error.js';
 import type { ElementDtype } from './element-decode.js';
 import type { StateDict } from './state-dict.js';
 

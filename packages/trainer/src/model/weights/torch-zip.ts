@@ -4,8 +4,8 @@
  * (magic, protocol and sys-info pickles, the state-dict pickle, then the raw storages).
  * The pickles go through the restricted unpickler; tensors are then gathered from storages.
  */
-import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from './bounded-file.js';
-import { CheckpointError } from './checkpoint-error.js';
+import { NO_WEIGHT_LIMITS, readBoundedFile, type WeightLimits } from '../../bounded-file.js';
+import { CheckpointError } from '../../checkpoint-error.js';
 import { decodeElements, ELEMENT_SIZE, type ElementDtype } from './element-decode.js';
 import type { StateDict } from './state-dict.js';
 import {

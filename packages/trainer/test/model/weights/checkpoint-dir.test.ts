@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/backend.js';
 import { bertConfigToJson, withLabels } from '../../../src/model/config.js';
 import { BertForTokenClassification } from '../../../src/model/token-classification.js';
-import { CheckpointError } from '../../../src/model/weights/checkpoint-error.js';
+import { CheckpointError } from '../../../src/checkpoint-error.js';
 import { loadPretrained, saveCheckpoint } from '../../../src/model/weights/checkpoint-dir.js';
 import { readSafetensors, writeSafetensors } from '../../../src/model/weights/safetensors.js';
 import type { StateDict } from '../../../src/model/weights/state-dict.js';

@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CheckpointError } from '../../../src/model/weights/checkpoint-error.js';
+import { CheckpointError } from '../../../src/checkpoint-error.js';
 import {
   parseSafetensors,
   readSafetensors,

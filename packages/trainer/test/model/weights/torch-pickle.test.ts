@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { loadPretrained } from '../../../src/model/weights/checkpoint-dir.js';
-import { CheckpointError } from '../../../src/model/weights/checkpoint-error.js';
+import { CheckpointError } from '../../../src/checkpoint-error.js';
 import { readSafetensors } from '../../../src/model/weights/safetensors.js';
 import type { StateDict } from '../../../src/model/weights/state-dict.js';
 import { parseTorchCheckpoint, readTorchCheckpoint } from '../../../src/model/weights/torch-zip.js';
