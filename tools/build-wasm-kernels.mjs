@@ -1,5 +1,6 @@
-// Compiles the hand-written WebAssembly kernels (packages/trainer/src/kernels/*.wat) with wabt
-// and writes each one's bytes as a TypeScript module beside it (<name>-wasm.ts), so the product
+// Compiles the hand-written WebAssembly kernels (packages/trainer/src/kernels/*.wat, the
+// all-reduce's packages/worker/src/*.wat) with wabt and writes each one's bytes as a
+// TypeScript module beside it (<name>-wasm.ts), so the product
 // needs no compiler at run time. `--check` compares instead of writing (exit 1 when stale).
 //   node tools/build-wasm-kernels.mjs [--check]
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -8,11 +9,18 @@ import { fileURLToPath } from 'node:url';
 import wabtFactory from 'wabt';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const dir = join(root, 'packages', 'trainer', 'src', 'kernels');
+const dirs = [
+  join(root, 'packages', 'trainer', 'src', 'kernels'),
+  join(root, 'packages', 'worker', 'src'),
+];
 const check = process.argv.includes('--check');
 const wabt = await wabtFactory();
 let stale = 0;
-for (const name of readdirSync(dir).filter((f) => f.endsWith('.wat'))) {
+for (const [dir, name] of dirs.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.wat'))
+    .map((f) => [dir, f]),
+)) {
   const source = readFileSync(join(dir, name), 'utf8');
   const module = wabt.parseWat(name, source);
   module.validate();

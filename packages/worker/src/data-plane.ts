@@ -134,6 +134,8 @@ export class DataPlane implements RingLink {
   /** Shared slots our payloads go through to the right neighbour, once it mapped them. */
   private writer: SlotWriter | undefined;
   private offeredName: string | undefined;
+  /** A slot `stage` lent for the next frame's payload, written in place by the collective. */
+  private staged: { slot: number; payload: Uint8Array } | undefined;
   /** The left neighbour's shared slots, and the one whose payload `recv` last handed out. */
   private reader: SlotReader | undefined;
   private lentSlot: number | undefined;
@@ -482,13 +484,19 @@ export class DataPlane implements RingLink {
   // RingLink ------------------------------------------------------------------------------
 
   /** Queues `frame` for the right neighbour; the payload's memory must stay unchanged until `flush`. */
-  async send(frame: RingFrame): Promise<void> {
+  async send(frame: RingFrame, options?: { spareStage?: boolean }): Promise<void> {
     if (this.failure) throw this.failure;
     const out = this.outgoing;
     if (!out) throw new ProcessGroupError('data plane used before it was connected');
     const writer = this.writer;
+    const staged = this.staged;
+    if (staged && frame.payload === staged.payload) {
+      this.staged = undefined;
+      out.write(encodeHeader(frame, staged.slot));
+      return;
+    }
     if (writer?.usable && frame.payload.byteLength > SMALL_PAYLOAD) {
-      let slot = writer.acquire();
+      let slot = writer.acquire(options?.spareStage ? 1 : 0);
       if (typeof slot !== 'number') slot = await Promise.race([slot, this.failed.promise]);
       if (this.failure) throw this.failure;
       writer.slot(slot, frame.payload.byteLength).set(frame.payload);
@@ -503,6 +511,18 @@ export class DataPlane implements RingLink {
     this.lastWrite = written.promise;
     if (out.writableLength <= QUEUED_FRAMES * this.maxPayloadBytes) return;
     await Promise.race([new Promise((resolve) => out.once('drain', resolve)), this.failed.promise]);
+  }
+
+  /** RingLink.stage: a free shared slot, lent until the frame written into it is sent. */
+  stage(bytes: number): Uint8Array | undefined {
+    const writer = this.writer;
+    if (this.failure || this.staged || !writer?.usable || bytes <= SMALL_PAYLOAD) return undefined;
+    if (bytes > writer.slotBytes) return undefined;
+    const slot = writer.tryAcquire();
+    if (slot === undefined) return undefined;
+    const payload = writer.slot(slot, bytes);
+    this.staged = { slot, payload };
+    return payload;
   }
 
   /** The next frame from the left neighbour; its payload is valid until the next `recv`. */

@@ -1,13 +1,21 @@
 /**
  * Ring all-reduce (reduce-scatter, then all-gather) over a RingLink, chunked into pieces that
- * are pipelined: a piece is forwarded as soon as it has been reduced, so all ring edges carry
- * data at once. Why every rank ends bit-identical: each block's sum is computed once, by the
+ * are pipelined: a piece is forwarded as soon as it has been reduced (written in place into the
+ * link's free shared slot when there is one), so all ring edges carry data at once. Why every
+ * rank ends bit-identical: each block's sum is computed once, by the
  * rank that owns it, in ring order; the all-gather then copies those exact bits to everyone
  * (with a half-precision wire the owner rounds its own copy the same way the wire does).
  */
 import { decodeHalf, encodeHalf, roundToHalf } from '@ner-launch/common';
-import type { ReduceOp, WireDType } from './process-group.js';
-import { checkFrame, payloadAsUint16, type RingLink, type WireFormat } from './ring-link.js';
+import { ProtocolError, type ReduceOp, type WireDType } from './process-group.js';
+import { addInto } from './reduce-kernels.js';
+import {
+  checkFrame,
+  payloadAsUint16,
+  type RingFrame,
+  type RingLink,
+  type WireFormat,
+} from './ring-link.js';
 
 const WIRE_FORMATS: Record<WireDType, WireFormat> = {
   fp32: 'WIRE_FORMAT_FP32',
@@ -35,25 +43,6 @@ export function pieceRanges(
 }
 
 const mod = (a: number, n: number): number => ((a % n) + n) % n;
-
-// Small monomorphic loops, kept out of the async function so the JIT optimises them.
-// Unrolled by 8: the reduction is the all-reduce's main CPU cost, and V8 emits scalar code
-// (measured ~2 ns per element rolled, ~1.5x faster unrolled on this machine).
-function addInto(block: Float32Array, incoming: Float32Array): void {
-  const n = block.length;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    block[i] = incoming[i] + block[i];
-    block[i + 1] = incoming[i + 1] + block[i + 1];
-    block[i + 2] = incoming[i + 2] + block[i + 2];
-    block[i + 3] = incoming[i + 3] + block[i + 3];
-    block[i + 4] = incoming[i + 4] + block[i + 4];
-    block[i + 5] = incoming[i + 5] + block[i + 5];
-    block[i + 6] = incoming[i + 6] + block[i + 6];
-    block[i + 7] = incoming[i + 7] + block[i + 7];
-  }
-  for (; i < n; i++) block[i] = incoming[i] + block[i];
-}
 
 function divideBy(block: Float32Array, n: number): void {
   for (let i = 0; i < block.length; i++) block[i] = block[i] / n;
@@ -84,122 +73,185 @@ export async function ringAllReduce(
     const [s, e] = blockRange(total, n, c);
     return pieceRanges(s, e, pieceElements);
   };
-  // Reused for decoded half pieces and for fp32 payloads that arrive misaligned.
-  const scratch = new Float32Array(Math.min(pieceElements, total));
-  const scratchBytes = new Uint8Array(scratch.buffer);
+  // Reused for decoded half pieces and for fp32 payloads that arrive misaligned; made on first
+  // use, since an aligned fp32 all-reduce never needs it (4 MiB zeroed per call otherwise).
+  let scratch: Float32Array | undefined;
+  const scratchFor = (elements: number): Float32Array =>
+    (scratch ??= new Float32Array(Math.min(pieceElements, total))).subarray(0, elements);
 
-  const send = (step: number, piece: number, [s, e]: [number, number]): Promise<void> => {
+  const frameOf = (step: number, piece: number, payload: Uint8Array): RingFrame => ({
+    op,
+    kind: 'FRAME_KIND_ALL_REDUCE',
+    step,
+    piece,
+    total,
+    origin: 0,
+    format,
+    payload,
+  });
+  /** Sends piece [s, e) of `data` as (step, piece): the array's own bytes, or its half encoding. */
+  const send = (
+    step: number,
+    piece: number,
+    [s, e]: [number, number],
+    spareStage = false,
+  ): Promise<void> => {
     let payload: Uint8Array;
     if (half) {
       const words = new Uint16Array(e - s);
       encodeHalf(data.subarray(s, e), words, half);
       payload = new Uint8Array(words.buffer);
     } else payload = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
-    return link.send({
-      op,
-      kind: 'FRAME_KIND_ALL_REDUCE',
-      step,
-      piece,
-      total,
-      origin: 0,
-      format,
-      payload,
-    });
+    return link.send(frameOf(step, piece, payload), { spareStage });
   };
-  const recv = async (
-    step: number,
-    piece: number,
-    [s, e]: [number, number],
-  ): Promise<Float32Array> => {
-    const frame = await link.recv();
-    checkFrame(
-      frame,
-      {
-        op,
-        kind: 'FRAME_KIND_ALL_REDUCE',
-        step,
-        piece,
-        total,
-        format,
-        payloadBytes: (e - s) * elementBytes,
-      },
-      mod(r - 1, n),
-    );
-    const values = scratch.subarray(0, e - s);
+  /** A received payload as float32 values (a view of the payload when it is aligned fp32). */
+  const valuesOf = (payload: Uint8Array, elements: number): Float32Array => {
     if (!half) {
-      const payload = frame.payload;
       if (payload.byteOffset % 4 === 0)
-        return new Float32Array(payload.buffer, payload.byteOffset, e - s);
-      scratchBytes.set(payload);
+        return new Float32Array(payload.buffer, payload.byteOffset, elements);
+      const values = scratchFor(elements);
+      new Uint8Array(values.buffer, values.byteOffset, payload.byteLength).set(payload);
       return values;
     }
-    decodeHalf(payloadAsUint16(frame.payload), values, half);
+    const values = scratchFor(elements);
+    decodeHalf(payloadAsUint16(payload), values, half);
     return values;
   };
 
   // Wire steps 0..n-2 are the reduce-scatter: at step t this rank receives block (r-t-1) from
   // the left and adds its own contribution; after n-1 steps it owns block (r+1) fully reduced.
   // Steps n-1..2n-3 are the all-gather: at step n-1+t it receives the finished block (r-t).
-  // Every step sends on what the step before received (step 0: this rank's own block), so a
-  // send loop and a receive loop run at once: each piece is forwarded as soon as it has been
-  // added, while later pieces are still arriving (sending, receiving and adding overlap).
+  // Each piece travels the ring on its own: a rank forwards piece p of step t+1 as soon as it
+  // has processed piece p of step t (step 0: this rank's own block), so sending, receiving and
+  // adding overlap. Pieces may therefore arrive in any order (each exactly once); their sums do
+  // not depend on it, since every piece still passes the ranks in ring order.
   const steps = 2 * (n - 1);
   const received = (step: number): number =>
     step < n - 1 ? mod(r - step - 1, n) : mod(r - (step - n + 1), n);
   const plan = Array.from({ length: steps }, (_, step) => pieces(received(step)));
-  let done = { step: 0, piece: 0 };
-  let wake: (() => void) | undefined;
-  let stop: ((e: Error) => void) | undefined;
-  const processed = (step: number, piece: number): boolean =>
-    done.step > step || (done.step === step && done.piece > piece);
-  const waitFor = (step: number, piece: number): Promise<void> | undefined =>
-    processed(step, piece)
-      ? undefined
-      : new Promise<void>((resolve, reject) => {
-          wake = () => {
-            if (processed(step, piece)) resolve();
-          };
-          stop = reject;
-        });
+  const expected = plan.reduce((count, ranges) => count + ranges.length, 0);
+  const own = pieces(r);
+  const seen = plan.map((ranges) => new Uint8Array(ranges.length));
+  // Pieces this rank has handed to the link (marked as the send starts: a peer cannot answer
+  // before), per step it sent them at (step t sends what step t-1 received; step 0 its own block).
+  const sent = plan.map((_, t) => new Uint8Array((t === 0 ? own : plan[t - 1]).length));
+  const left = mod(r - 1, n);
+
+  // Pieces the send loop still has to forward, in the order they became ready.
+  const forwards: Array<{ step: number; piece: number }> = [];
+  let forwardsLeft = expected - plan[steps - 1].length;
+  let wakeSender: (() => void) | undefined;
+  let failed: Error | undefined;
+  const wake = (): void => {
+    const w = wakeSender;
+    wakeSender = undefined;
+    w?.();
+  };
+
+  const checkPiece = (frame: RingFrame): [number, number] => {
+    checkFrame(
+      frame,
+      { op, kind: 'FRAME_KIND_ALL_REDUCE', step: frame.step, piece: frame.piece, total, format },
+      left,
+    );
+    const { step, piece } = frame;
+    if (
+      !(step >= 0 && step < steps && piece >= 0 && piece < plan[step].length) ||
+      seen[step][piece]
+    )
+      throw new ProtocolError(
+        `rank ${left} sent step ${step} piece ${piece} of collective #${op}, which this rank ` +
+          `expected ${seen[step]?.[piece] ? 'only once' : 'never'}`,
+      );
+    const [s, e] = plan[step][piece];
+    if (frame.payload.byteLength !== (e - s) * elementBytes)
+      throw new ProtocolError(
+        `rank ${left} sent ${frame.payload.byteLength} payload bytes where ${(e - s) * elementBytes} ` +
+          `were expected (collective #${op}, step ${step}, piece ${piece})`,
+      );
+    // A finished block comes back only after this rank sent its part of it (at step
+    // step-n+1); earlier, it would overwrite values not yet sent. No correct peer does that.
+    if (step >= n - 1 && !sent[step - n + 1][piece])
+      throw new ProtocolError(
+        `rank ${left} sent the finished step ${step} piece ${piece} of collective #${op} ` +
+          `before this rank sent its part of it`,
+      );
+    seen[step][piece] = 1;
+    return [s, e];
+  };
+
+  /**
+   * Processes one received piece. When it is to be forwarded and the link has room for a
+   * payload right now (a free shared slot), the outgoing payload is written there as it is
+   * computed and sent at once: no second pass over the block, and no wait for the send loop.
+   */
+  const processPiece = async (frame: RingFrame): Promise<void> => {
+    const [s, e] = checkPiece(frame);
+    const { step, piece } = frame;
+    const incoming = valuesOf(frame.payload, e - s);
+    const block = data.subarray(s, e);
+    const forwarded = step + 1 < steps;
+    const out = forwarded ? link.stage?.((e - s) * elementBytes) : undefined;
+    const finishing = step === n - 2 && (reduce === 'mean' || half !== undefined);
+    const outFloats =
+      out && !half && !finishing ? new Float32Array(out.buffer, out.byteOffset, e - s) : undefined;
+    if (step < n - 1) {
+      // Order matters for identical bits: incoming (the ranks before) + own contribution.
+      addInto(block, incoming, outFloats);
+      if (step === n - 2) {
+        if (reduce === 'mean') divideBy(block, n);
+        if (half) roundToHalf(block, half);
+      }
+    } else {
+      block.set(incoming);
+      outFloats?.set(incoming);
+    }
+    if (!forwarded) return;
+    if (!out) {
+      forwards.push({ step: step + 1, piece });
+      return wake();
+    }
+    if (!outFloats) {
+      if (half) encodeHalf(block, new Uint16Array(out.buffer, out.byteOffset, e - s), half);
+      else new Float32Array(out.buffer, out.byteOffset, e - s).set(block);
+    }
+    forwardsLeft--;
+    sent[step + 1][piece] = 1;
+    await link.send(frameOf(step + 1, piece, out));
+    wake();
+  };
 
   const receiveLoop = async (): Promise<void> => {
     try {
-      for (let step = 0; step < steps; step++) {
-        const ranges = plan[step];
-        for (let p = 0; p < ranges.length; p++) {
-          const [s, e] = ranges[p];
-          const incoming = await recv(step, p, ranges[p]);
-          const block = data.subarray(s, e);
-          if (step < n - 1) {
-            // Order matters for identical bits: incoming (the ranks before) + own contribution.
-            addInto(block, incoming);
-            if (step === n - 2) {
-              if (reduce === 'mean') divideBy(block, n);
-              if (half) roundToHalf(block, half);
-            }
-          } else block.set(incoming);
-          done = p + 1 < ranges.length ? { step, piece: p + 1 } : { step: step + 1, piece: 0 };
-          wake?.();
-          // Frames already queued resolve at once, so without this the loop would add
-          // piece after piece without the event loop reading the peer's credits and headers
-          // in between, and the send loop (and so the peer) would stall meanwhile.
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
+      for (let k = 0; k < expected; k++) {
+        await processPiece(await link.recv());
+        // Frames already queued resolve at once, so without this the loop would add
+        // piece after piece without the event loop reading the peer's credits and headers
+        // in between, and the send loop (and so the peer) would stall meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      stop?.(error as Error);
+      failed = error as Error;
+      wake();
       throw error;
     }
   };
   const sendLoop = async (): Promise<void> => {
-    const own = pieces(r);
-    for (let p = 0; p < own.length; p++) await send(0, p, own[p]);
-    for (let step = 1; step < steps; step++) {
-      const ranges = plan[step - 1];
-      for (let p = 0; p < ranges.length; p++) {
-        await waitFor(step - 1, p);
-        await send(step, p, ranges[p]);
-      }
+    let nextOwn = 0;
+    while (nextOwn < own.length || forwardsLeft > 0) {
+      if (failed) return;
+      // Forwarded pieces first: the ranks downstream are waiting for them.
+      const next = forwards.shift();
+      if (next) {
+        forwardsLeft--;
+        sent[next.step][next.piece] = 1;
+        await send(next.step, next.piece, plan[next.step - 1][next.piece]);
+      } else if (nextOwn < own.length) {
+        // Leaves a shared slot for the receive loop's forwards when slots run short.
+        const piece = nextOwn++;
+        sent[0][piece] = 1;
+        await send(0, piece, own[piece], true);
+      } else await new Promise<void>((resolve) => (wakeSender = resolve));
     }
   };
   await Promise.all([sendLoop(), receiveLoop()]);

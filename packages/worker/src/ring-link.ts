@@ -31,8 +31,17 @@ export interface RingLink {
   readonly worldSize: number;
   /** Largest number of payload bytes in one frame (pieces are cut to fit). */
   readonly maxPayloadBytes: number;
-  /** Queues a frame for the right neighbour; resolves when it may be reused / more sent. */
-  send(frame: RingFrame): Promise<void>;
+  /**
+   * Queues a frame for the right neighbour; resolves when it may be reused / more sent. With
+   * `spareStage`, the transport keeps a place for `stage` free when it has to wait anyway.
+   */
+  send(frame: RingFrame, options?: { spareStage?: boolean }): Promise<void>;
+  /**
+   * Where the transport can take a payload in place (a free shared-memory slot), when it can
+   * right now: the caller writes the next frame's payload there and passes the same array to
+   * `send`, which then sends it without copying. Undefined when no such place is free.
+   */
+  stage?(bytes: number): Uint8Array | undefined;
   /** The next frame from the left neighbour. */
   recv(): Promise<RingFrame>;
 }
@@ -126,22 +135,37 @@ export class FrameQueue {
   }
 }
 
-/** `worldSize` in-memory ring links (rank r sends to r+1), for testing the ring algorithms. */
-export function createMemoryRing(worldSize: number, maxPayloadBytes: number): RingLink[] {
+/**
+ * `worldSize` in-memory ring links (rank r sends to r+1), for testing the ring algorithms.
+ * With `staging`, the links also lend payload buffers (`stage`), on every other call, so
+ * that both ways of forwarding a piece run.
+ */
+export function createMemoryRing(
+  worldSize: number,
+  maxPayloadBytes: number,
+  options: { staging?: boolean } = {},
+): RingLink[] {
   const queues = Array.from({ length: worldSize }, () => new FrameQueue());
-  return queues.map((inbox, rank) => ({
-    rank,
-    worldSize,
-    maxPayloadBytes,
-    send(frame: RingFrame): Promise<void> {
-      if (frame.payload.byteLength > maxPayloadBytes)
-        return Promise.reject(
-          new RangeError(`frame of ${frame.payload.byteLength} bytes exceeds ${maxPayloadBytes}`),
-        );
-      // Copy: the sender may overwrite its buffer once send resolves.
-      queues[(rank + 1) % worldSize].push({ ...frame, payload: copyBytes(frame.payload) });
-      return Promise.resolve();
-    },
-    recv: () => inbox.shift(),
-  }));
+  return queues.map((inbox, rank) => {
+    let stageCalls = 0;
+    const link: RingLink = {
+      rank,
+      worldSize,
+      maxPayloadBytes,
+      send(frame: RingFrame): Promise<void> {
+        if (frame.payload.byteLength > maxPayloadBytes)
+          return Promise.reject(
+            new RangeError(`frame of ${frame.payload.byteLength} bytes exceeds ${maxPayloadBytes}`),
+          );
+        // Copy: the sender may overwrite its buffer once send resolves.
+        queues[(rank + 1) % worldSize].push({ ...frame, payload: copyBytes(frame.payload) });
+        return Promise.resolve();
+      },
+      recv: () => inbox.shift(),
+    };
+    if (options.staging)
+      link.stage = (bytes) =>
+        stageCalls++ % 2 === 0 && bytes <= maxPayloadBytes ? new Uint8Array(bytes) : undefined;
+    return link;
+  });
 }

@@ -18,7 +18,7 @@ export const SLOTS_PER_LINK = 4;
 /** Sender side: which slots the receiver has given back. */
 export class SlotWriter {
   private readonly free: number[] = [];
-  private waiter: ((slot: number) => void) | undefined;
+  private waiter: { keepFree: number; resolve: (slot: number) => void } | undefined;
   private partial = new Uint8Array(0);
   private mapped = false;
 
@@ -41,11 +41,19 @@ export class SlotWriter {
     return this.region.bytes.subarray(slot * this.slotBytes, slot * this.slotBytes + bytes);
   }
 
-  /** A free slot, at once or once the receiver gives one back (one caller at a time). */
-  acquire(): number | Promise<number> {
-    const slot = this.free.pop();
-    if (slot !== undefined) return slot;
-    return new Promise((resolve) => (this.waiter = resolve));
+  /** A slot that is free right now, if any (never waits). */
+  tryAcquire(): number | undefined {
+    // A waiter without `keepFree` only waits while none is free.
+    return this.free.pop();
+  }
+
+  /**
+   * A free slot, at once or once the receiver gives one back (one caller at a time); with
+   * `keepFree`, only once more than that many are free (they stay for `tryAcquire`).
+   */
+  acquire(keepFree = 0): number | Promise<number> {
+    if (this.free.length > keepFree) return this.free.pop()!;
+    return new Promise((resolve) => (this.waiter = { keepFree, resolve }));
   }
 
   /**
@@ -77,10 +85,12 @@ export class SlotWriter {
       throw new ProtocolError(
         `rank ${this.peer} gave back shared slot ${slot}, which it did not hold`,
       );
+    this.free.push(slot);
     const waiter = this.waiter;
-    this.waiter = undefined;
-    if (waiter) waiter(slot);
-    else this.free.push(slot);
+    if (waiter && this.free.length > waiter.keepFree) {
+      this.waiter = undefined;
+      waiter.resolve(this.free.pop()!);
+    }
   }
 }
 

@@ -195,3 +195,39 @@ test(
     for (const p of planes) p.destroy();
   },
 );
+
+test(
+  'a staged slot carries the payload written into it; sends that spare a slot leave the last free one to staging',
+  { skip: !linux },
+  async () => {
+    const { planes } = await linkedPair(true);
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < SLOTS_PER_LINK - 1; i++)
+      sent.push(
+        planes[0].send(frame(new Uint8Array(200_000).fill(i + 1), i), { spareStage: true }),
+      );
+    await Promise.all(sent);
+    let spareSent = false;
+    const spare = planes[0]
+      .send(frame(new Uint8Array(200_000).fill(99), SLOTS_PER_LINK), { spareStage: true })
+      .then(() => (spareSent = true));
+    await sleep(50);
+    assert.equal(spareSent, false, 'one slot was free, and it is kept for staging');
+    const staged = planes[0].stage(200_000);
+    assert.ok(staged, 'staging takes the slot that was kept');
+    assert.equal(planes[0].stage(200_000), undefined, 'no second slot is free');
+    staged.fill(42);
+    await planes[0].send(frame(staged, SLOTS_PER_LINK - 1));
+    for (let i = 0; i < SLOTS_PER_LINK; i++) {
+      const got = await planes[1].recv();
+      assert.equal(got.piece, i);
+      assert.ok(got.payload.every((v) => v === (i === SLOTS_PER_LINK - 1 ? 42 : i + 1)));
+    }
+    // The receiver now holds one slot and gave the others back: the spared send goes on.
+    await spare;
+    const last = await planes[1].recv();
+    assert.equal(last.piece, SLOTS_PER_LINK);
+    assert.ok(last.payload.every((v) => v === 99));
+    for (const p of planes) p.destroy();
+  },
+);
