@@ -9,14 +9,5 @@ export {
 export { createLogger, log, type Logger } from './logger.js';
 export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
 export { mulberry32, SeededRandom, type SeededRandomState } from './seeded-random.js';
-export {
-  decodeHalf,
-  encodeHalf,
-  float32ToBf16Bits,
-  float32ToFp16Bits,
-  bf16BitsToFloat32,
-  fp16BitsToFloat32,
-  roundToHalf,
-} from './half-precision.js';
 export { formatBytes } from './format-bytes.js';
 export type { JsonValue } from './json-value.js';

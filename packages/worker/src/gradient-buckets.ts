@@ -3,8 +3,8 @@
  * into a few flat ~25 MB buffers so all-reduce runs a few large collectives rather than one
  * per tensor (per-call latency dominates small tensors).
  */
-import { roundToHalf } from '@ner-launch/common';
 import type { ProcessGroup, WireDType } from './process-group.js';
+import { roundToHalf } from './reduce-kernels.js';
 import { allReduceRowSparse, rowCount } from './row-sparse-reduce.js';
 
 /** DDP's default bucket size (bucket_cap_mb=25). */

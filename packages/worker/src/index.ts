@@ -50,6 +50,8 @@ export {
   type GradientReduceOptions,
 } from './gradient-buckets.js';
 export { allReduceRowSparse } from './row-sparse-reduce.js';
+/** Values rounded to a half-precision wire format, as an all-reduce's result is. */
+export { roundToHalf, type HalfFormat } from './reduce-kernels.js';
 export { runSelfTest, SELF_TEST_SCRIPT, SELF_TEST_SUCCESS } from './self-test.js';
 export {
   formatBenchmarkTable,

@@ -6,9 +6,8 @@
  * rank that owns it, in ring order; the all-gather then copies those exact bits to everyone
  * (with a half-precision wire the owner rounds its own copy the same way the wire does).
  */
-import { decodeHalf, encodeHalf, roundToHalf } from '@ner-launch/common';
 import { ProtocolError, type ReduceOp, type WireDType } from './process-group.js';
-import { addInto } from './reduce-kernels.js';
+import { addHalfInto, addInto, decodeHalf, encodeHalf, roundToHalf } from './reduce-kernels.js';
 import {
   checkFrame,
   payloadAsUint16,
@@ -73,8 +72,8 @@ export async function ringAllReduce(
     const [s, e] = blockRange(total, n, c);
     return pieceRanges(s, e, pieceElements);
   };
-  // Reused for decoded half pieces and for fp32 payloads that arrive misaligned; made on first
-  // use, since an aligned fp32 all-reduce never needs it (4 MiB zeroed per call otherwise).
+  // Reused for fp32 payloads that arrive misaligned; made on first use, since an aligned
+  // all-reduce never needs it (4 MiB zeroed per call otherwise).
   let scratch: Float32Array | undefined;
   const scratchFor = (elements: number): Float32Array =>
     (scratch ??= new Float32Array(Math.min(pieceElements, total))).subarray(0, elements);
@@ -104,17 +103,12 @@ export async function ringAllReduce(
     } else payload = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
     return link.send(frameOf(step, piece, payload), { spareStage });
   };
-  /** A received payload as float32 values (a view of the payload when it is aligned fp32). */
-  const valuesOf = (payload: Uint8Array, elements: number): Float32Array => {
-    if (!half) {
-      if (payload.byteOffset % 4 === 0)
-        return new Float32Array(payload.buffer, payload.byteOffset, elements);
-      const values = scratchFor(elements);
-      new Uint8Array(values.buffer, values.byteOffset, payload.byteLength).set(payload);
-      return values;
-    }
+  /** An fp32 payload as float32 values (a view of the payload when it is aligned). */
+  const floatsOf = (payload: Uint8Array, elements: number): Float32Array => {
+    if (payload.byteOffset % 4 === 0)
+      return new Float32Array(payload.buffer, payload.byteOffset, elements);
     const values = scratchFor(elements);
-    decodeHalf(payloadAsUint16(payload), values, half);
+    new Uint8Array(values.buffer, values.byteOffset, payload.byteLength).set(payload);
     return values;
   };
 
@@ -188,7 +182,6 @@ export async function ringAllReduce(
   const processPiece = async (frame: RingFrame): Promise<void> => {
     const [s, e] = checkPiece(frame);
     const { step, piece } = frame;
-    const incoming = valuesOf(frame.payload, e - s);
     const block = data.subarray(s, e);
     const forwarded = step + 1 < steps;
     const out = forwarded ? link.stage?.((e - s) * elementBytes) : undefined;
@@ -197,12 +190,15 @@ export async function ringAllReduce(
       out && !half && !finishing ? new Float32Array(out.buffer, out.byteOffset, e - s) : undefined;
     if (step < n - 1) {
       // Order matters for identical bits: incoming (the ranks before) + own contribution.
-      addInto(block, incoming, outFloats);
+      if (half) addHalfInto(block, payloadAsUint16(frame.payload), half);
+      else addInto(block, floatsOf(frame.payload, e - s), outFloats);
       if (step === n - 2) {
         if (reduce === 'mean') divideBy(block, n);
         if (half) roundToHalf(block, half);
       }
-    } else {
+    } else if (half) decodeHalf(payloadAsUint16(frame.payload), block, half);
+    else {
+      const incoming = floatsOf(frame.payload, e - s);
       block.set(incoming);
       outFloats?.set(incoming);
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mulberry32, fp16BitsToFloat32, float32ToFp16Bits } from '@ner-launch/common';
+import { mulberry32 } from '@ner-launch/common';
+import { float32ToFp16Bits, fp16BitsToFloat32 } from './support/half-reference.js';
 import { blockRange, pieceRanges, ringAllReduce } from '../src/ring-allreduce.js';
 import { ProtocolError } from '../src/process-group.js';
 import { createMemoryRing } from '../src/ring-link.js';

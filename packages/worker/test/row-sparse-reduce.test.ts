@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Accelerator } from '../src/accelerator.js';
-import { mulberry32, roundToHalf } from '@ner-launch/common';
+import { mulberry32 } from '@ner-launch/common';
 import { GradientBucketer } from '../src/gradient-buckets.js';
 import { ProtocolError, type ProcessGroup, type WireDType } from '../src/process-group.js';
+import { roundToHalf } from '../src/reduce-kernels.js';
 import { packRows, touchedRows, unionRows, unpackRows } from '../src/row-sparse-reduce.js';
 import { SingleProcessGroup } from '../src/single-process-group.js';
 import { standaloneWorkerEnv } from '../src/worker-env.js';

@@ -1,6 +1,8 @@
 /**
- * IEEE binary16 (fp16) and bfloat16 encoding of float32 values, round-to-nearest-even, for the
- * reduced-precision wire formats of all-reduce. NaN stays NaN; overflow becomes ±Infinity.
+ * The per-value reference for the all-reduce's fp16/bf16 wire formats (the product converts in
+ * bulk with SIMD: src/reduce-kernels.wat): IEEE binary16 and bfloat16 encoding of float32
+ * values, round-to-nearest-even, kept simple enough to check by reading. NaN stays NaN;
+ * overflow becomes ±Infinity.
  */
 
 const f32 = new Float32Array(1);
@@ -56,45 +58,4 @@ export function fp16BitsToFloat32(bits: number): number {
   if (exp === 0) return sign * mant * 2 ** -24;
   if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-// Bulk conversions work on the float32 bits (a Uint32Array view) and decode fp16 through a
-// table of all 65536 values: the per-element paths above cost ~10x more per value, which
-// made the half-precision wire slower than fp32 (bench/results/allreduce-half.json).
-let fp16Table: Float32Array | undefined;
-function fp16Values(): Float32Array {
-  if (!fp16Table) {
-    fp16Table = new Float32Array(65536);
-    for (let b = 0; b < 65536; b++) fp16Table[b] = fp16BitsToFloat32(b);
-  }
-  return fp16Table;
-}
-
-const bitsOf = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
-
-/** Encodes `src` into `out` (16-bit words) in the given half format. */
-export function encodeHalf(src: Float32Array, out: Uint16Array, format: 'fp16' | 'bf16'): void {
-  const bits = bitsOf(src);
-  if (format === 'fp16') for (let i = 0; i < bits.length; i++) out[i] = bitsToFp16(bits[i]);
-  else for (let i = 0; i < bits.length; i++) out[i] = bitsToBf16(bits[i]);
-}
-
-/** Decodes 16-bit words `src` into `out` from the given half format. */
-export function decodeHalf(src: Uint16Array, out: Float32Array, format: 'fp16' | 'bf16'): void {
-  if (format === 'fp16') {
-    const table = fp16Values();
-    for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
-  } else {
-    const bits = bitsOf(out);
-    for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
-  }
-}
-
-/** Rounds `data` in place to the nearest value representable in the half format. */
-export function roundToHalf(data: Float32Array, format: 'fp16' | 'bf16'): void {
-  const bits = bitsOf(data);
-  if (format === 'fp16') {
-    const table = fp16Values();
-    for (let i = 0; i < bits.length; i++) data[i] = table[bitsToFp16(bits[i])];
-  } else for (let i = 0; i < bits.length; i++) bits[i] = bitsToBf16(bits[i]) << 16;
 }
