@@ -514,11 +514,11 @@ export class DataPlane implements RingLink {
   }
 
   /** RingLink.stage: a free shared slot, lent until the frame written into it is sent. */
-  stage(bytes: number): Uint8Array | undefined {
+  stage(bytes: number, keepFree = 0): Uint8Array | undefined {
     const writer = this.writer;
     if (this.failure || this.staged || !writer?.usable || bytes <= SMALL_PAYLOAD) return undefined;
     if (bytes > writer.slotBytes) return undefined;
-    const slot = writer.tryAcquire();
+    const slot = writer.tryAcquire(keepFree);
     if (slot === undefined) return undefined;
     const payload = writer.slot(slot, bytes);
     this.staged = { slot, payload };

@@ -7,14 +7,8 @@
  * (with a half-precision wire the owner rounds its own copy the same way the wire does).
  */
 import { ProtocolError, type ReduceOp, type WireDType } from './process-group.js';
-import { addHalfInto, addInto, decodeHalf, encodeHalf, roundToHalf } from './reduce-kernels.js';
-import {
-  checkFrame,
-  payloadAsUint16,
-  type RingFrame,
-  type RingLink,
-  type WireFormat,
-} from './ring-link.js';
+import { copyPiece, encodeHalf, reducePiece } from './reduce-kernels.js';
+import { checkFrame, type RingFrame, type RingLink, type WireFormat } from './ring-link.js';
 
 const WIRE_FORMATS: Record<WireDType, WireFormat> = {
   fp32: 'WIRE_FORMAT_FP32',
@@ -43,10 +37,6 @@ export function pieceRanges(
 
 const mod = (a: number, n: number): number => ((a % n) + n) % n;
 
-function divideBy(block: Float32Array, n: number): void {
-  for (let i = 0; i < block.length; i++) block[i] = block[i] / n;
-}
-
 /** All-reduces `data` in place over the ring; `op` is this collective's sequence number. */
 export async function ringAllReduce(
   link: RingLink,
@@ -72,12 +62,6 @@ export async function ringAllReduce(
     const [s, e] = blockRange(total, n, c);
     return pieceRanges(s, e, pieceElements);
   };
-  // Reused for fp32 payloads that arrive misaligned; made on first use, since an aligned
-  // all-reduce never needs it (4 MiB zeroed per call otherwise).
-  let scratch: Float32Array | undefined;
-  const scratchFor = (elements: number): Float32Array =>
-    (scratch ??= new Float32Array(Math.min(pieceElements, total))).subarray(0, elements);
-
   const frameOf = (step: number, piece: number, payload: Uint8Array): RingFrame => ({
     op,
     kind: 'FRAME_KIND_ALL_REDUCE',
@@ -95,23 +79,20 @@ export async function ringAllReduce(
     [s, e]: [number, number],
     spareStage = false,
   ): Promise<void> => {
-    let payload: Uint8Array;
-    if (half) {
-      const words = new Uint16Array(e - s);
-      encodeHalf(data.subarray(s, e), words, half);
-      payload = new Uint8Array(words.buffer);
-    } else payload = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
+    if (!half) {
+      const payload = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
+      return link.send(frameOf(step, piece, payload), { spareStage });
+    }
+    // Encoded straight into a free shared slot when there is one (sparing one as asked);
+    // otherwise into an array of its own, which the link may hold until written.
+    const payload = link.stage?.((e - s) * 2, spareStage ? 1 : 0) ?? new Uint8Array((e - s) * 2);
+    encodeHalf(
+      data.subarray(s, e),
+      new Uint16Array(payload.buffer, payload.byteOffset, e - s),
+      half,
+    );
     return link.send(frameOf(step, piece, payload), { spareStage });
   };
-  /** An fp32 payload as float32 values (a view of the payload when it is aligned). */
-  const floatsOf = (payload: Uint8Array, elements: number): Float32Array => {
-    if (payload.byteOffset % 4 === 0)
-      return new Float32Array(payload.buffer, payload.byteOffset, elements);
-    const values = scratchFor(elements);
-    new Uint8Array(values.buffer, values.byteOffset, payload.byteLength).set(payload);
-    return values;
-  };
-
   // Wire steps 0..n-2 are the reduce-scatter: at step t this rank receives block (r-t-1) from
   // the left and adds its own contribution; after n-1 steps it owns block (r+1) fully reduced.
   // Steps n-1..2n-3 are the all-gather: at step n-1+t it receives the finished block (r-t).
@@ -185,31 +166,19 @@ export async function ringAllReduce(
     const block = data.subarray(s, e);
     const forwarded = step + 1 < steps;
     const out = forwarded ? link.stage?.((e - s) * elementBytes) : undefined;
-    const finishing = step === n - 2 && (reduce === 'mean' || half !== undefined);
-    const outFloats =
-      out && !half && !finishing ? new Float32Array(out.buffer, out.byteOffset, e - s) : undefined;
     if (step < n - 1) {
-      // Order matters for identical bits: incoming (the ranks before) + own contribution.
-      if (half) addHalfInto(block, payloadAsUint16(frame.payload), half);
-      else addInto(block, floatsOf(frame.payload, e - s), outFloats);
-      if (step === n - 2) {
-        if (reduce === 'mean') divideBy(block, n);
-        if (half) roundToHalf(block, half);
-      }
-    } else if (half) decodeHalf(payloadAsUint16(frame.payload), block, half);
-    else {
-      const incoming = floatsOf(frame.payload, e - s);
-      block.set(incoming);
-      outFloats?.set(incoming);
-    }
+      // Incoming (the ranks before) + own contribution: the order every rank uses.
+      const last = step === n - 2;
+      reducePiece(block, frame.payload, wire, {
+        divisor: last && reduce === 'mean' ? n : undefined,
+        round: last && half !== undefined,
+        out,
+      });
+    } else copyPiece(block, frame.payload, wire, out);
     if (!forwarded) return;
     if (!out) {
       forwards.push({ step: step + 1, piece });
       return wake();
-    }
-    if (!outFloats) {
-      if (half) encodeHalf(block, new Uint16Array(out.buffer, out.byteOffset, e - s), half);
-      else new Float32Array(out.buffer, out.byteOffset, e - s).set(block);
     }
     forwardsLeft--;
     sent[step + 1][piece] = 1;

@@ -39,9 +39,10 @@ export interface RingLink {
   /**
    * Where the transport can take a payload in place (a free shared-memory slot), when it can
    * right now: the caller writes the next frame's payload there and passes the same array to
-   * `send`, which then sends it without copying. Undefined when no such place is free.
+   * `send`, which then sends it without copying. Undefined when no such place is free, or
+   * when no more than `keepFree` are.
    */
-  stage?(bytes: number): Uint8Array | undefined;
+  stage?(bytes: number, keepFree?: number): Uint8Array | undefined;
   /** The next frame from the left neighbour. */
   recv(): Promise<RingFrame>;
 }
@@ -81,13 +82,6 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return copy;
-}
-
-/** `payload` as an aligned Uint16Array (copying only when misaligned). */
-export function payloadAsUint16(payload: Uint8Array): Uint16Array {
-  if (payload.byteOffset % 2 === 0)
-    return new Uint16Array(payload.buffer, payload.byteOffset, payload.byteLength / 2);
-  return new Uint16Array(copyBytes(payload).buffer);
 }
 
 /** A FIFO whose consumers wait for producers; `fail` rejects current and future waits. */

@@ -41,10 +41,10 @@ export class SlotWriter {
     return this.region.bytes.subarray(slot * this.slotBytes, slot * this.slotBytes + bytes);
   }
 
-  /** A slot that is free right now, if any (never waits). */
-  tryAcquire(): number | undefined {
+  /** A slot that is free right now, if more than `keepFree` are (never waits). */
+  tryAcquire(keepFree = 0): number | undefined {
     // A waiter without `keepFree` only waits while none is free.
-    return this.free.pop();
+    return this.free.length > keepFree ? this.free.pop() : undefined;
   }
 
   /**
