@@ -2,9 +2,9 @@
  * Ring all-reduce (reduce-scatter, then all-gather) over a RingLink, chunked into pieces that
  * are pipelined: a piece is forwarded as soon as it has been reduced (written in place into the
  * link's free shared slot when there is one), so all ring edges carry data at once. Why every
- * rank ends bit-identical: each block's sum is computed once, by the
- * rank that owns it, in ring order; the all-gather then copies those exact bits to everyone
- * (with a half-precision wire the owner rounds its own copy the same way the wire does).
+ * rank ends bit-identical: each block's sum is computed once, by the rank that owns it, in
+ * ring order; the all-gather then copies those exact bits to everyone (with a half-precision
+ * wire the owner rounds its own copy the same way the wire does).
  */
 import { ProtocolError, type ReduceOp, type WireDType } from './process-group.js';
 import { copyPiece, encodeHalf, reducePiece } from './reduce-kernels.js';
