@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeDirectories } from './make-directories.js';
 
 function temporarySibling(path: string): string {
   return join(
@@ -36,7 +37,7 @@ export async function withAtomicFile<T>(
   path: string,
   fill: (tmpPath: string) => Promise<T>,
 ): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectories(dirname(path));
   const tmp = temporarySibling(path);
   try {
     const result = await fill(tmp);
@@ -68,7 +69,7 @@ export async function writeDirectoryAtomic(
   dir: string,
   fill: (tmpDir: string) => Promise<void>,
 ): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
+  await makeDirectories(dirname(dir));
   const tmp = temporarySibling(dir);
   await mkdir(tmp);
   try {

@@ -8,6 +8,7 @@ export {
 } from './errors.js';
 export { createLogger, log, type Logger } from './logger.js';
 export { writeFileAtomic, withAtomicFile, writeDirectoryAtomic } from './atomic-write.js';
+export { makeDirectories, makeDirectoriesSync } from './make-directories.js';
 export { mulberry32, SeededRandom, type SeededRandomState } from './seeded-random.js';
 export { formatBytes } from './format-bytes.js';
 export type { JsonValue } from './json-value.js';

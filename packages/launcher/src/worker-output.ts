@@ -3,8 +3,9 @@
  * on every line, and/or to per-rank files under --log_dir; the stderr tail is kept for the
  * failure summary.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectoriesSync } from '@ner-launch/common';
 
 /** How much stderr is kept per rank for the failure summary. */
 const TAIL_LINES = 30;
@@ -111,7 +112,7 @@ export class RankOutput {
       );
     if (options.logDir !== undefined) {
       const dir = join(options.logDir, `attempt_${options.attempt}`, `rank_${rank}`);
-      mkdirSync(dir, { recursive: true });
+      makeDirectoriesSync(dir);
       // Logs are appended while the worker runs (tail -f, and kept when the launcher is
       // killed), so they are plain streams rather than atomic whole-file writes.
       this.fileOut = createWriteStream(join(dir, 'stdout.log'));

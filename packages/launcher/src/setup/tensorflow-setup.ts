@@ -7,7 +7,6 @@
 import {
   chmodSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   renameSync,
@@ -16,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectoriesSync } from '@ner-launch/common';
 import {
   NAPI_VERSION,
   TFJS_NODE_VERSION,
@@ -143,7 +143,7 @@ export async function setupTensorflow(
   nodeHeadersDir(env);
   nodeGypScript(env);
   try {
-    mkdirSync(root, { recursive: true });
+    makeDirectoriesSync(root);
   } catch (error) {
     throw new SetupError(
       `cannot create the cache directory ${root} (${(error as Error).message}); set NER_LAUNCH_CACHE to a writable directory`,

@@ -137,6 +137,18 @@ test('a bad input file fails with one clean line naming file and line, and write
   );
 });
 
+test(
+  'an output folder that cannot be made fails with one line instead of hanging',
+  { skip: process.platform !== 'linux' },
+  () => {
+    const input = file('ok.tsv', 'a\tO\n');
+    // Node's recursive mkdir never returns under /proc; the child's timeout would show it.
+    const r = dataProcess('convert', '--input', input, '--output', '/proc/ner-launch-nope/out.csv');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ner-launch data: error: .*'\/proc\/ner-launch-nope'\n$/);
+  },
+);
+
 test('data count prints sentences, tokens and tags per class, as text or JSON', async () => {
   const f = file('count.tsv', 'A\tB-PER\nb\tI-PER\nc\tO\n\nd\tI-LOC\n');
   const r = await data('count', f, '--json');

@@ -5,10 +5,10 @@
  * The steps live in their own modules; this file only orders them.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { log as processLog, type Logger, UsageError } from '@ner-launch/common';
+import { log as processLog, type Logger, makeDirectories, UsageError } from '@ner-launch/common';
 import { Accelerator, fromEnv, type MixedPrecision } from '@ner-launch/worker';
 import { initBackendProfile } from '../backend.js';
 import type { BackendProfile } from '../backends/profile.js';
@@ -428,7 +428,7 @@ async function trainAndCheckpoint(
     log: mainLog,
     saveBest: async () => {
       if (accelerator.isMainProcess) {
-        await mkdir(saveDir, { recursive: true });
+        await makeDirectories(saveDir);
         await saveBestModel(saveDir, engine, data.labels, tokenizer);
       }
       await accelerator.waitForEveryone();

@@ -5,9 +5,9 @@
  * vocab.txt, metrics.json, report.html, ...) would be silently replaced.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log, UsageError } from '@ner-launch/common';
+import { log, makeDirectories, UsageError } from '@ner-launch/common';
 
 /** Written into every save folder a run uses, so a later run knows the folder is ours. */
 export const OUTPUT_MARKER = '.ner-launch-output';
@@ -23,7 +23,7 @@ export async function checkSaveDirectory(
   dir: string,
   options: { overwrite: boolean; resuming: boolean },
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   const marker = join(dir, OUTPUT_MARKER);
   if (!existsSync(marker)) {
     const foreign = (await readdir(dir)).filter((name) => !TRANSIENT.test(name)).sort();

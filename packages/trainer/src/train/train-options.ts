@@ -5,10 +5,10 @@
  * aliases. Precedence: command-line flag > `--config` YAML > `NER_BACKEND` (backend only) >
  * default. Relative paths resolve against the working directory, as on the command line.
  */
-import { access, constants, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { access, constants, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LAUNCH_BACKENDS, type LaunchBackend } from '../backends/names.js';
-import { UsageError } from '@ner-launch/common';
+import { makeDirectories, UsageError } from '@ner-launch/common';
 import { DataError } from '../data/data-error.js';
 import { parseYamlLinear, readYamlConfigText } from './yaml-file.js';
 
@@ -557,35 +557,6 @@ export async function resolveTrainOptions(
   if (configPath) merged.config = configPath;
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return merged as unknown as TrainOptions;
-}
-
-/**
- * mkdir -p, one level at a time: Node's `mkdir(..., { recursive: true })` never returns for
- * some paths (e.g. under /proc), which would hang the check instead of failing it.
- */
-async function makeDirectories(path: string): Promise<void> {
-  const missing: string[] = [];
-  let current = resolve(path);
-  for (;;) {
-    try {
-      await stat(current);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      missing.push(current);
-      const parent = dirname(current);
-      if (parent === current) break;
-      current = parent;
-    }
-  }
-  for (const dir of missing.reverse()) {
-    try {
-      await mkdir(dir);
-    } catch (error) {
-      // Another process (a second worker) may have created it meanwhile.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
 }
 
 /** Fails when the --data_path folder does not exist (the launcher checks it before any worker starts). */
