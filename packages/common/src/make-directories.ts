@@ -4,42 +4,11 @@
  * mistyped output path would hang the program instead of failing with one line.
  */
 import { mkdirSync, statSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 const code = (error: unknown): string | undefined => (error as NodeJS.ErrnoException).code;
 
-/** The folders of `path` that do not exist yet, outermost first. */
-async function missingFolders(path: string): Promise<string[]> {
-  const missing: string[] = [];
-  for (let current = resolve(path); ;) {
-    try {
-      await stat(current);
-      break;
-    } catch (error) {
-      if (code(error) !== 'ENOENT') throw error;
-      missing.push(current);
-      const parent = dirname(current);
-      if (parent === current) break;
-      current = parent;
-    }
-  }
-  return missing.reverse();
-}
-
 /** Creates `path` and its missing parents; an existing folder is fine. */
-export async function makeDirectories(path: string): Promise<void> {
-  for (const dir of await missingFolders(path)) {
-    try {
-      await mkdir(dir);
-    } catch (error) {
-      // Another process (a second worker) may have created it meanwhile.
-      if (code(error) !== 'EEXIST') throw error;
-    }
-  }
-}
-
-/** `makeDirectories` for synchronous callers. */
 export function makeDirectoriesSync(path: string): void {
   const missing: string[] = [];
   for (let current = resolve(path); ;) {
@@ -58,7 +27,21 @@ export function makeDirectoriesSync(path: string): void {
     try {
       mkdirSync(dir);
     } catch (error) {
+      // Another process (a second worker) may have created it meanwhile.
       if (code(error) !== 'EEXIST') throw error;
     }
+  }
+}
+
+/**
+ * `makeDirectoriesSync` for async callers (a failure rejects): a few stat and mkdir calls, each
+ * quick, so they run synchronously rather than through the thread pool twice per level.
+ */
+export function makeDirectories(path: string): Promise<void> {
+  try {
+    makeDirectoriesSync(path);
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
 }
