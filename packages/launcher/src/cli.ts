@@ -21,7 +21,7 @@ import { predictCommand } from './commands/predict.js';
  */
 export function buildCli(
   argv: string[],
-  launch: TargetArgv = { args: [], trainAvailable: false },
+  launch: TargetArgv = { args: [] },
   command = 'ner-launch',
 ): Argv {
   return yargs(argv)

@@ -45,7 +45,6 @@ export async function main(argv: string[]): Promise<void> {
       {
         ...(target === undefined ? {} : { target }),
         args: split.targetArgs,
-        trainAvailable: commands.includes('train'),
       },
       command,
     ).parseAsync();

@@ -14,8 +14,6 @@ import { checkTrainArgs } from './train.js';
 export interface TargetArgv {
   target?: string;
   args: string[];
-  /** Whether the `train` command is built into this ner-launch. */
-  trainAvailable: boolean;
 }
 
 /** Builds the launch target from the split argv; errors name what is missing. */
@@ -24,13 +22,7 @@ export function launchTarget(split: TargetArgv): LaunchTarget {
     throw new UsageError(
       'Give what to launch: `train [train flags]` or the path of a script, e.g. `ner-launch --cpu --num_processes 2 train --data_path ./data/` (see ner-launch -h)',
     );
-  if (split.target === 'train') {
-    if (!split.trainAvailable)
-      throw new UsageError(
-        'the built-in trainer (`train`) is not available yet in this build of ner-launch; launch a script path instead',
-      );
-    return { kind: 'train', args: split.args };
-  }
+  if (split.target === 'train') return { kind: 'train', args: split.args };
   return { kind: 'script', path: split.target, args: split.args };
 }
 
