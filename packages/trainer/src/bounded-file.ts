@@ -73,6 +73,18 @@ export async function readBoundedFile(
 /** Largest config or tokenizer file (config.json, vocab.txt, tokenizer.json, ...) read: 64 MiB. */
 export const MAX_TEXT_FILE_BYTES = 64 * 2 ** 20;
 
+/** The first `size` bytes of the open file `fd` (fewer if it shrank meanwhile). */
+export function readOpenFileSync(fd: number, size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = readSync(fd, bytes, filled, bytes.length - filled, filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return bytes.subarray(0, filled);
+}
+
 /**
  * Reads a regular file of at most `maxBytes` (default MAX_TEXT_FILE_BYTES) whole and at once;
  * a directory, device, FIFO or larger file is refused naming the file (a vocab.txt linked to
@@ -99,14 +111,7 @@ export function readBoundedFileSync(path: string, maxBytes = MAX_TEXT_FILE_BYTES
         path,
         `has ${stat.size} bytes, more than the ${maxBytes} a config or tokenizer file may have`,
       );
-    const bytes = Buffer.alloc(stat.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const n = readSync(fd, bytes, filled, bytes.length - filled, filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return bytes.subarray(0, filled);
+    return readOpenFileSync(fd, stat.size);
   } finally {
     closeSync(fd);
   }

@@ -23,7 +23,7 @@ type Kernel = (out: number, input: number, count: number) => void;
 interface ReduceExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   addInto: Kernel;
-  divideBy: (block: number, divisor: number, bytes: number) => void;
+  divideBy: (block: number, divisor: number, count: number) => void;
   encodeFp16: Kernel;
   encodeBf16: Kernel;
   decodeFp16: Kernel;
@@ -80,7 +80,6 @@ function instance(): Kernels {
     wordBytes: new Uint8Array(buffer, WORDS_AT, CHUNK_ELEMENTS * 2),
     encode: { fp16: exports.encodeFp16, bf16: exports.encodeBf16 },
     decode: { fp16: exports.decodeFp16, bf16: exports.decodeBf16 },
-    // fp32's kernel takes a byte count, the others an element count: see `add` below.
     add: { fp32: exports.addInto, fp16: exports.addFp16Into, bf16: exports.addBf16Into },
   };
   return kernels;
@@ -142,8 +141,8 @@ export function reducePiece(
     k.incoming.set(incoming.subarray(start * size, (start + count) * size));
     k.block.set(block.subarray(start, start + count));
     // Lanes past `count` work on leftovers; they are never copied out.
-    k.add[format](BLOCK_AT, INCOMING_AT, half ? count : count * 4);
-    if (divisor !== undefined) k.exports.divideBy(BLOCK_AT, divisor, count * 4);
+    k.add[format](BLOCK_AT, INCOMING_AT, count);
+    if (divisor !== undefined) k.exports.divideBy(BLOCK_AT, divisor, count);
     if (half && (round || out)) k.encode[half](WORDS_AT, BLOCK_AT, count);
     if (half && round) k.decode[half](BLOCK_AT, WORDS_AT, count);
     block.set(head(k.block, count), start);

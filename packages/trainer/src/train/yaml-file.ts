@@ -4,8 +4,9 @@
  * library's own `uniqueKeys` check compares every key with every earlier one (quadratic: 50k
  * keys took 16 s), and a config holds a few dozen keys, so a size bound costs nothing.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { readOpenFileSync } from '../bounded-file.js';
 
 /** Largest YAML config file read: a config holds a few dozen keys, well under 1 KiB. */
 export const MAX_YAML_CONFIG_BYTES = 64 * 1024;
@@ -20,14 +21,7 @@ export function readYamlConfigText(path: string): string {
       throw new Error(
         `${stat.size} bytes, more than the ${MAX_YAML_CONFIG_BYTES} a config file may have`,
       );
-    const bytes = Buffer.alloc(stat.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const n = readSync(fd, bytes, filled, bytes.length - filled, filled);
-      if (n === 0) break;
-      filled += n;
-    }
-    return bytes.subarray(0, filled).toString('utf8');
+    return readOpenFileSync(fd, stat.size).toString('utf8');
   } finally {
     closeSync(fd);
   }
