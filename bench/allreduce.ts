@@ -3,7 +3,7 @@
  * (packages/worker/src/allreduce-benchmark.ts: algbw, busbw = algbw × 2(n−1)/n as nccl-tests,
  * CPU seconds per rank, beside the raw transport between ranks 0 and 1 in the same run) on
  * 2 and 4 local processes. Writes bench/results/allreduce.json with machine info.
- *   node --import tsx bench/allreduce.ts [--sizes-mb 4,64,440] [--dtype fp32,fp16] [--procs 2,4] [--out allreduce]
+ *   node --import tsx bench/allreduce.ts [--sizes-mb 4,64,440] [--dtype fp32,fp16] [--buffers registered|plain] [--procs 2,4] [--out allreduce]
  * With --row-sparse it instead times Accelerator.reduceGradients on 2 processes over the
  * gradients of a MiniLM-sized step (word embeddings 30522 × 384 with ~600 touched rows per
  * rank, plus 11M dense floats), dense against row-sparse, and prints the JSON (no file).
@@ -151,7 +151,14 @@ async function main(): Promise<void> {
     return;
   }
   const procs = arg('--procs', '2,4').split(',').map(Number);
-  const passed = ['--sizes-mb', arg('--sizes-mb', '4,64,440'), '--dtype', arg('--dtype', 'fp32')];
+  const passed = [
+    '--sizes-mb',
+    arg('--sizes-mb', '4,64,440'),
+    '--dtype',
+    arg('--dtype', 'fp32'),
+    '--buffers',
+    arg('--buffers', 'registered'),
+  ];
   const results = [];
   for (const n of procs) {
     const [report] = (await runGroup(n, ['--worker', ...passed])) as BenchmarkReport[];

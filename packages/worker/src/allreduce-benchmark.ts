@@ -24,7 +24,15 @@ export interface BenchmarkOptions {
   dtypes: WireDType[];
   /** Timed all-reduces per size (default: 10 up to 32 MB, 5 up to 128 MB, else 3). */
   iterations?: number;
+  /**
+   * 'registered' (default): the arrays come from the group's `allocateBuffer`, as the trainer's
+   * gradient buckets do; 'plain': ordinary arrays, copied into the transport's buffers.
+   */
+  buffers?: BufferKind;
 }
+
+/** Where the all-reduced arrays live. */
+export type BufferKind = 'registered' | 'plain';
 
 /** The raw transport between ranks 0 and 1, in GB/s (1e9 bytes/s). */
 export interface RawStreamResult {
@@ -60,6 +68,7 @@ export interface BenchmarkRow {
 export interface BenchmarkReport {
   processes: number;
   transport: string;
+  buffers: BufferKind;
   definitions: Record<string, string>;
   rows: BenchmarkRow[];
 }
@@ -202,7 +211,9 @@ export async function runAllReduceBenchmark(
       for (const sizeMb of options.sizesMb) {
         const bytes = Math.round(sizeMb * MB);
         const elements = Math.floor(bytes / BYTES_PER_ELEMENT[dtype]);
-        const data = new Float32Array(elements).fill(1);
+        const data = (
+          options.buffers === 'plain' ? new Float32Array(elements) : group.allocateBuffer(elements)
+        ).fill(1);
         const iterations = options.iterations ?? (sizeMb <= 32 ? 10 : sizeMb <= 128 ? 5 : 3);
         await group.allReduce(data, 'sum', { wire: dtype }); // warm-up (JIT, buffers)
         const times: number[] = [];
@@ -271,6 +282,7 @@ export async function runAllReduceBenchmark(
           busbwOverRawBothWays: rawResult ? busbw / rawResult.bothWaysGBps : null,
           busbwOverRawBothWaysResident: rawResult ? busbw / rawResult.bothWaysResidentGBps : null,
         });
+        group.releaseBuffer(data);
       }
     }
   } finally {
@@ -278,6 +290,7 @@ export async function runAllReduceBenchmark(
   }
   return {
     processes: n,
+    buffers: options.buffers ?? 'registered',
     transport:
       group instanceof GrpcProcessGroup
         ? `${group.dataTransport} (data plane into rank ${acc.rank})`
@@ -340,7 +353,7 @@ export function formatBenchmarkTable(report: BenchmarkReport): string {
   const row = (cells: string[]): string =>
     cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
-    `# all-reduce (sum) over ${report.processes} process(es); data plane: ${report.transport}`,
+    `# all-reduce (sum) over ${report.processes} process(es); data plane: ${report.transport}; arrays: ${report.buffers}`,
     `# raw = a plain stream between ranks 0 and 1 over a socket, same run (GB/s per direction), from a cached 4 MiB buffer; res = from and into arrays of the size (main memory)`,
     row(header),
     ...lines.map(row),
@@ -369,9 +382,13 @@ export function parseBenchmarkOptions(args: readonly string[]): BenchmarkOptions
       return d;
     });
   const iterations = value('iterations', '');
+  const buffers = value('buffers', 'registered');
+  if (buffers !== 'registered' && buffers !== 'plain')
+    throw new RangeError(`--buffers: '${buffers}' is not one of registered, plain`);
   return {
     sizesMb,
     dtypes,
+    buffers,
     iterations: iterations === '' ? undefined : Math.max(1, Number(iterations) | 0),
   };
 }

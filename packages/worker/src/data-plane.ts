@@ -9,7 +9,8 @@
  * nothing on disk), else TCP. The receiving rank dials its left neighbour; both prove the run
  * token with HMAC-SHA256 over fresh nonces before any frame flows. Over a Unix socket the
  * sender then offers a shared-memory region (shared-memory.ts, shared-slots.ts): large
- * payloads go through its slots and only their headers through the socket.
+ * payloads go through its slots and only their headers through the socket; payloads that lie
+ * in a registered buffer (registered-buffers.ts) are read by the receiver where they are.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '@ner-launch/common';
 import { PeerLostError, ProcessGroupError, ProtocolError } from './process-group.js';
+import { PeerBuffers, RegisteredBuffers, referenceReadCredit } from './registered-buffers.js';
 import { FrameQueue, type RingFrame, type RingLink } from './ring-link.js';
 import { sharedMemory, type SharedMemory } from './shared-memory.js';
 import {
@@ -29,8 +31,13 @@ import {
 } from './shared-slots.js';
 import {
   FRAME_HEADER_BYTES,
+  LOCATOR_BYTES,
   decodeHeader,
+  decodeLocator,
   encodeHeader,
+  encodeRegionAnnouncement,
+  encodeRegionFreed,
+  encodeRegionReference,
   encodeSharedMemoryOffer,
   type FrameHeader,
 } from './stream-frames.js';
@@ -121,7 +128,9 @@ export class DataPlane implements RingLink {
   private lastWrite: Promise<void> = Promise.resolve();
   private closing = false;
   // Reader state: bytes of `target` are filled by the kernel, then `advance` interprets them.
-  private phase: 'challenge' | 'proof' | 'header' | 'payload' | 'offer' | 'discard' = 'challenge';
+  private phase:
+    'challenge' | 'proof' | 'header' | 'payload' | 'offer' | 'region' | 'locator' | 'discard' =
+    'challenge';
   private target: Uint8Array = new Uint8Array(CHALLENGE_BYTES);
   private filled = 0;
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
@@ -140,12 +149,22 @@ export class DataPlane implements RingLink {
   private reader: SlotReader | undefined;
   private lentSlot: number | undefined;
   private offer: Extract<FrameHeader, { kind: 'SHARED_MEMORY' }> | undefined;
+  /** This rank's registered buffers, once the right neighbour mapped our shared slots. */
+  private registered: RegisteredBuffers | undefined;
+  /** The left neighbour's registered buffers; whether `recv` last handed out a payload in one. */
+  private readonly peerBuffers: PeerBuffers;
+  private lentReference = false;
+  private warnedUnregistered = false;
+  /** Payload bytes of the frame whose locator is being read. */
+  private referenceBytes = 0;
+  private announced: Extract<FrameHeader, { kind: 'REGION' }> | undefined;
 
   private constructor(
     private readonly options: DataPlaneOptions,
     private readonly shm: SharedMemory | undefined,
   ) {
     this.maxPayloadBytes = options.maxPayloadBytes;
+    this.peerBuffers = new PeerBuffers(shm, this.left);
   }
 
   get rank(): number {
@@ -273,7 +292,14 @@ export class DataPlane implements RingLink {
       return;
     }
     try {
-      const declined = writer.onCredits(chunk) === 'declined';
+      const declined =
+        writer.onCredits(chunk, (word) => {
+          if (!this.registered)
+            throw new ProtocolError(
+              `rank ${this.right} sent a registered-buffer credit (0x${word.toString(16)}) with none announced`,
+            );
+          this.registered.onCredit(word);
+        }) === 'declined';
       if (this.offeredName && (declined || writer.usable)) {
         this.shm!.remove(this.offeredName);
         this.offeredName = undefined;
@@ -387,8 +413,20 @@ export class DataPlane implements RingLink {
           this.offer = header;
           return this.readInto('offer', new Uint8Array(header.payloadBytes));
         }
-        const { payloadBytes, slot, ...frame } = header;
+        if (header.kind === 'REGION') {
+          this.announced = header;
+          return this.readInto('region', new Uint8Array(header.payloadBytes));
+        }
+        if (header.kind === 'REGION_FREED') {
+          this.peerBuffers.forget(header.region);
+          return this.readInto('header', this.header);
+        }
+        const { payloadBytes, slot, inRegion, ...frame } = header;
         this.frame = frame;
+        if (inRegion) {
+          this.referenceBytes = payloadBytes;
+          return this.readInto('locator', new Uint8Array(LOCATOR_BYTES));
+        }
         if (slot !== undefined) {
           if (!this.reader)
             throw new ProtocolError(
@@ -407,6 +445,17 @@ export class DataPlane implements RingLink {
       case 'offer':
         this.acceptOffer(Buffer.from(this.target).toString());
         return this.readInto('header', this.header);
+      case 'region': {
+        const { region, regionBytes } = this.announced!;
+        const name = Buffer.from(this.target).toString();
+        this.incoming!.write(this.peerBuffers.map(region, name, regionBytes));
+        return this.readInto('header', this.header);
+      }
+      case 'locator': {
+        const { region, offset } = decodeLocator(this.target, left);
+        this.target = this.peerBuffers.view(region, offset, this.referenceBytes);
+        return this.deliver();
+      }
       case 'discard':
         return this.readInto('discard', this.target);
     }
@@ -495,6 +544,13 @@ export class DataPlane implements RingLink {
       out.write(encodeHeader(frame, staged.slot));
       return;
     }
+    const place =
+      frame.payload.byteLength > SMALL_PAYLOAD ? this.registered?.locate(frame.payload) : undefined;
+    if (place) {
+      this.registered!.referenceSent();
+      out.write(encodeRegionReference(frame, place.region, place.offset));
+      return;
+    }
     if (writer?.usable && frame.payload.byteLength > SMALL_PAYLOAD) {
       let slot = writer.acquire(options?.spareStage ? 1 : 0);
       if (typeof slot !== 'number') slot = await Promise.race([slot, this.failed.promise]);
@@ -525,12 +581,62 @@ export class DataPlane implements RingLink {
     return payload;
   }
 
+  /** RingLink.readsInPlace: `bytes` lie in a registered buffer the right neighbour has mapped. */
+  readsInPlace(bytes: Uint8Array): boolean {
+    return bytes.byteLength > SMALL_PAYLOAD && this.registered?.locate(bytes) !== undefined;
+  }
+
+  /**
+   * A Float32Array the right neighbour reads in place (registered-buffers.ts) when it shares
+   * this machine and shared memory has room; otherwise a plain one. Valid until
+   * `releaseBuffer`, also after the plane closed.
+   */
+  registerBuffer(length: number): Float32Array {
+    const out = this.outgoing;
+    if (
+      !this.shm ||
+      !this.writer?.usable ||
+      !out ||
+      this.failure ||
+      this.closing ||
+      length * 4 <= SMALL_PAYLOAD
+    )
+      return new Float32Array(length);
+    this.registered ??= new RegisteredBuffers(this.shm, this.right);
+    try {
+      const { array, id, name } = this.registered.allocate(length);
+      const nameBytes = Buffer.from(name);
+      out.write(encodeRegionAnnouncement(nameBytes, id, length * 4));
+      out.write(nameBytes);
+      return array;
+    } catch (error) {
+      if (!this.warnedUnregistered)
+        log.warn(
+          `data plane: ${(error as Error).message}; all-reduces copy through the transport's slots instead ` +
+            `of reading arrays in place (slower; in a container, give /dev/shm more room, e.g. docker --shm-size)`,
+        );
+      this.warnedUnregistered = true;
+      return new Float32Array(length);
+    }
+  }
+
+  /** Unmaps a buffer from `registerBuffer` (a plain array is left alone); no collective may be using it. */
+  releaseBuffer(array: Float32Array): void {
+    const id = this.registered?.release(array);
+    if (id !== undefined && !this.failure && !this.closing)
+      this.outgoing?.write(encodeRegionFreed(id));
+  }
+
   /** The next frame from the left neighbour; its payload is valid until the next `recv`. */
   recv(): Promise<RingFrame> {
     if (this.lent && this.pool.length < POOL_SIZE) this.pool.push(this.lent);
     this.lent = undefined;
-    this.giveBackSlot();
+    this.giveBack();
     return this.inbox.shift().then((frame) => {
+      if (this.peerBuffers.holds(frame.payload)) {
+        this.lentReference = true;
+        return frame;
+      }
       const reader = this.reader;
       if (reader && frame.payload.buffer === reader.region.bytes.buffer) {
         this.lentSlot =
@@ -546,18 +652,28 @@ export class DataPlane implements RingLink {
     });
   }
 
-  /** Resolves once every frame sent so far is with the kernel (callers may reuse their arrays). */
+  /**
+   * Resolves once every frame sent so far is with the kernel, and every payload sent by
+   * reference was read by the neighbour (callers may then change their arrays).
+   */
   async flush(): Promise<void> {
-    this.giveBackSlot();
-    await Promise.race([this.lastWrite, this.failed.promise]);
+    this.giveBack();
+    await Promise.race([
+      Promise.all([this.lastWrite, this.registered?.whenAllRead()]),
+      this.failed.promise,
+    ]);
   }
 
-  /** The payload `recv` last handed out is no longer read: its shared slot goes back to the sender. */
-  private giveBackSlot(): void {
-    if (this.lentSlot === undefined) return;
-    const credit = this.reader!.release(this.lentSlot);
+  /** The payload `recv` last handed out is no longer read: its slot goes back, or its reading is confirmed, to the sender. */
+  private giveBack(): void {
+    const credit = this.lentReference
+      ? referenceReadCredit()
+      : this.lentSlot !== undefined
+        ? this.reader!.release(this.lentSlot)
+        : undefined;
+    this.lentReference = false;
     this.lentSlot = undefined;
-    if (!this.failure && !this.closing) this.incoming?.write(credit);
+    if (credit && !this.failure && !this.closing) this.incoming?.write(credit);
   }
 
   /** Frames received but not yet consumed. */
@@ -592,6 +708,9 @@ export class DataPlane implements RingLink {
     this.writer = undefined;
     this.reader = undefined;
     this.lentSlot = undefined;
+    this.lentReference = false;
+    this.registered?.close();
+    this.peerBuffers.close();
     setImmediate(() => regions.forEach((region) => region?.unmap()));
     if (process.platform !== 'linux' && this.socketPath)
       void unlink(this.socketPath).catch(() => undefined);

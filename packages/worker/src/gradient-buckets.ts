@@ -199,8 +199,10 @@ export class GradientBucketer {
     if (!this.plan || key !== this.planKey) {
       this.plan = planBuckets(dense, this.bucketBytes);
       this.planKey = key;
+      for (const buffer of this.buffers) this.group.releaseBuffer(buffer);
+      // The group's own buffers: the neighbour on this machine reads them in place.
       this.buffers =
-        this.group.worldSize === 1 ? [] : this.plan.map((b) => new Float32Array(b.length));
+        this.group.worldSize === 1 ? [] : this.plan.map((b) => this.group.allocateBuffer(b.length));
     }
     this.current = new BucketedReduction(
       this.group,

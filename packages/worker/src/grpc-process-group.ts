@@ -539,6 +539,14 @@ export class GrpcProcessGroup implements ProcessGroup, RingLink {
     );
   }
 
+  allocateBuffer(length: number): Float32Array {
+    return this.dataPlane?.registerBuffer(length) ?? new Float32Array(length);
+  }
+
+  releaseBuffer(buffer: Float32Array): void {
+    this.dataPlane?.releaseBuffer(buffer);
+  }
+
   broadcast<T extends Float32Array | Uint8Array>(data: T, root = 0): Promise<T> {
     this.checkRoot(root);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -25,6 +25,14 @@ export interface ProcessGroup {
   readonly worldSize: number;
   /** Reduces `data` element-wise over all ranks, in place; every rank ends bit-identical. */
   allReduce(data: Float32Array, op?: ReduceOp, options?: AllReduceOptions): Promise<Float32Array>;
+  /**
+   * An array this group's collectives read in place, with no copy into a transport buffer
+   * (NCCL's registered user buffers): shared memory with the neighbour on this machine, where
+   * there is one and /dev/shm has room; otherwise a plain array. Valid until `releaseBuffer`.
+   */
+  allocateBuffer(length: number): Float32Array;
+  /** Gives back an array from `allocateBuffer` (no collective may be using it; it must not be touched afterwards). */
+  releaseBuffer(buffer: Float32Array): void;
   /** Copies `root`'s `data` into every rank's `data` (same length everywhere), in place. */
   broadcast<T extends Float32Array | Uint8Array>(data: T, root?: number): Promise<T>;
   /** Every rank's array (lengths may differ), indexed by rank. */

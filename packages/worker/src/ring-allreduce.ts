@@ -1,7 +1,8 @@
 /**
  * Ring all-reduce (reduce-scatter, then all-gather) over a RingLink, chunked into pieces that
  * are pipelined: a piece is forwarded as soon as it has been reduced (written in place into the
- * link's free shared slot when there is one), so all ring edges carry data at once. Why every
+ * link's free shared slot when there is one, or read by the neighbour straight from `data` when
+ * it is a registered buffer), so all ring edges carry data at once. Why every
  * rank ends bit-identical: each block's sum is computed once, by the rank that owns it, in
  * ring order; the all-gather then copies those exact bits to everyone (with a half-precision
  * wire the owner rounds its own copy the same way the wire does).
@@ -165,7 +166,9 @@ export async function ringAllReduce(
     const { step, piece } = frame;
     const block = data.subarray(s, e);
     const forwarded = step + 1 < steps;
-    const out = forwarded ? link.stage?.((e - s) * elementBytes) : undefined;
+    const blockBytes = new Uint8Array(data.buffer, data.byteOffset + s * 4, (e - s) * 4);
+    const inPlace = forwarded && !half && link.readsInPlace?.(blockBytes) === true;
+    const out = forwarded && !inPlace ? link.stage?.((e - s) * elementBytes) : undefined;
     if (step < n - 1) {
       // Incoming (the ranks before) + own contribution: the order every rank uses.
       const last = step === n - 2;
@@ -176,13 +179,14 @@ export async function ringAllReduce(
       });
     } else copyPiece(block, frame.payload, wire, out);
     if (!forwarded) return;
-    if (!out) {
+    const payload = inPlace ? blockBytes : out;
+    if (!payload) {
       forwards.push({ step: step + 1, piece });
       return wake();
     }
     forwardsLeft--;
     sent[step + 1][piece] = 1;
-    await link.send(frameOf(step + 1, piece, out));
+    await link.send(frameOf(step + 1, piece, payload));
     wake();
   };
 

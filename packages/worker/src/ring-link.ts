@@ -43,6 +43,11 @@ export interface RingLink {
    * when no more than `keepFree` are.
    */
   stage?(bytes: number, keepFree?: number): Uint8Array | undefined;
+  /**
+   * True when the right neighbour reads `bytes` where they are (a registered buffer,
+   * registered-buffers.ts): sending them costs no copy, so they need not be staged.
+   */
+  readsInPlace?(bytes: Uint8Array): boolean;
   /** The next frame from the left neighbour. */
   recv(): Promise<RingFrame>;
 }

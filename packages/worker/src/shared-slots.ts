@@ -3,7 +3,8 @@
  * payload into a free slot and sends only the header over the socket, naming the slot; the
  * receiving rank hands the slot's bytes to the collective and, once it has moved on, gives
  * the slot back with a 4-byte credit on the same socket's other direction.
- * Credits are u32 little-endian words: a slot index, or one of the two answers to the offer.
+ * Credits are u32 little-endian words: a slot index, one of the two answers to the offer, or
+ * (from REGISTERED_CREDITS up) a word about registered buffers (registered-buffers.ts).
  */
 import { ProtocolError } from './process-group.js';
 import type { SharedRegion } from './shared-memory.js';
@@ -12,6 +13,8 @@ import type { SharedRegion } from './shared-memory.js';
 export const CREDIT_MAPPED = 0xffffffff;
 /** The receiver could not map it: payloads stay on the socket. */
 export const CREDIT_DECLINED = 0xfffffffe;
+/** Credit words from here up (but the two answers above) are about registered buffers. */
+export const REGISTERED_CREDITS = 0x80000000;
 /** Slots per link: enough to keep copying, reading and adding in flight at once. */
 export const SLOTS_PER_LINK = 4;
 
@@ -58,9 +61,10 @@ export class SlotWriter {
 
   /**
    * Interprets credit bytes from the receiver; returns 'declined' when it refused the region.
-   * Throws ProtocolError for a slot it was never lent.
+   * Words about registered buffers go to `registered`. Throws ProtocolError for a slot it was
+   * never lent.
    */
-  onCredits(chunk: Uint8Array): 'declined' | undefined {
+  onCredits(chunk: Uint8Array, registered: (word: number) => void): 'declined' | undefined {
     let bytes = chunk;
     if (this.partial.length > 0) {
       bytes = new Uint8Array(this.partial.length + chunk.length);
@@ -74,6 +78,7 @@ export class SlotWriter {
       const word = view.getUint32(at, true);
       if (word === CREDIT_MAPPED) this.mapped = true;
       else if (word === CREDIT_DECLINED) answer = 'declined';
+      else if (word >= REGISTERED_CREDITS) registered(word);
       else this.release(word);
     }
     this.partial = bytes.slice(whole);

@@ -33,6 +33,12 @@ export class SingleProcessGroup implements ProcessGroup {
     return Promise.resolve(data);
   }
 
+  allocateBuffer(length: number): Float32Array {
+    return new Float32Array(length);
+  }
+
+  releaseBuffer(): void {}
+
   broadcast<T extends Float32Array | Uint8Array>(data: T, root = 0): Promise<T> {
     this.check(root);
     return Promise.resolve(data);

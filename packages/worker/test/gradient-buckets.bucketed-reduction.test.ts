@@ -13,6 +13,8 @@ function recordingGroup(calls: number[], fail?: Error): ProcessGroup {
   return {
     rank: 0,
     worldSize: 2,
+    allocateBuffer: (length: number) => new Float32Array(length),
+    releaseBuffer: () => undefined,
     allReduce: (data: Float32Array) => {
       calls.push(data.length);
       if (fail) return Promise.reject(fail);

@@ -33,6 +33,8 @@ test('reduce runs one all-reduce per bucket and writes the results back into eac
   const fakeGroup = {
     rank: 0,
     worldSize: 2,
+    allocateBuffer: (length: number) => new Float32Array(length),
+    releaseBuffer: () => undefined,
     allReduce: (data: Float32Array) => {
       calls.push(data.length);
       for (let i = 0; i < data.length; i++) data[i] *= 10;
@@ -55,4 +57,40 @@ test('with one process the gradients are left untouched', async () => {
   const g = new Map([['w', new Float32Array([1.5])]]);
   await new GradientBucketer(new SingleProcessGroup()).reduce(g);
   assert.deepEqual([...g.get('w')!], [1.5]);
+});
+
+test("buckets are the group's own buffers, kept while the plan holds and given back when it changes", async () => {
+  const allocated: Float32Array[] = [];
+  const released: Float32Array[] = [];
+  const reduced: Float32Array[] = [];
+  const group = {
+    rank: 0,
+    worldSize: 2,
+    allocateBuffer: (length: number) => {
+      allocated.push(new Float32Array(length));
+      return allocated.at(-1)!;
+    },
+    releaseBuffer: (buffer: Float32Array) => released.push(buffer),
+    allReduce: (data: Float32Array) => {
+      reduced.push(data);
+      return Promise.resolve(data);
+    },
+  } as unknown as ProcessGroup;
+  const bucketer = new GradientBucketer(group, 16);
+  const step = (lengths: number[]) =>
+    bucketer.reduce(new Map(lengths.map((n, i) => [`g${i}`, new Float32Array(n)])));
+  await step([2, 2, 3]);
+  await step([2, 2, 3]);
+  assert.deepEqual(
+    allocated.map((b) => b.length),
+    [4, 3],
+  );
+  assert.deepEqual(released, []);
+  assert.ok(
+    reduced.every((b, i) => b === allocated[i % 2]),
+    'the same buffers, step after step',
+  );
+  await step([5]);
+  assert.deepEqual(released, allocated.slice(0, 2), 'the old plan gave its buffers back');
+  assert.equal(reduced.at(-1), allocated[2]);
 });

@@ -123,6 +123,8 @@ test('the row-sparse gradient leaves the dense buckets and only its union rows t
   const fakeGroup = {
     rank: 0,
     worldSize: 2,
+    allocateBuffer: (length: number) => new Float32Array(length),
+    releaseBuffer: () => undefined,
     allGatherBytes: (bytes: Uint8Array) => {
       calls.push(`gather ${bytes.length}`);
       return Promise.resolve([bytes, peer]);

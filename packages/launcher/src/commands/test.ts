@@ -1,7 +1,7 @@
 /**
  * `ner-launch test [launch flags]`: launches the process-group check script (rendezvous,
  * collectives, sharding) with the same machinery as a real launch; ends with a success line.
- * `--benchmark [--sizes_mb 4,64,440] [--dtype fp32,fp16,bf16] [--json]` instead measures the
+ * `--benchmark [--sizes_mb 4,64,440] [--dtype fp32,fp16,bf16] [--buffers registered|plain] [--json]` instead measures the
  * all-reduce on that set-up (nccl-tests' all_reduce_perf figures beside the raw transport).
  */
 import {
@@ -25,7 +25,14 @@ const BENCHMARK_GROUP = 'Benchmark (--benchmark):';
 
 /** Runs the benchmark launch; prints rank 0's report (table, or JSON with --json). */
 async function runBenchmark(argv: Record<string, unknown>, script: string): Promise<void> {
-  const args = ['--sizes_mb', String(argv.sizes_mb), '--dtype', String(argv.dtype)];
+  const args = [
+    '--sizes_mb',
+    String(argv.sizes_mb),
+    '--dtype',
+    String(argv.dtype),
+    '--buffers',
+    String(argv.buffers),
+  ];
   if (argv.iterations !== undefined) args.push('--iterations', String(argv.iterations));
   try {
     parseBenchmarkOptions(args);
@@ -77,6 +84,13 @@ export const testCommand: CommandModule = {
         default: 'fp32',
         group: BENCHMARK_GROUP,
         describe: 'Wire dtypes to measure, comma-separated: fp32, fp16, bf16',
+      })
+      .option('buffers', {
+        type: 'string',
+        default: 'registered',
+        group: BENCHMARK_GROUP,
+        describe:
+          "Arrays to all-reduce: 'registered' (the group's own, read in place by a neighbour on this machine, as the trainer's gradient buckets) or 'plain'",
       })
       .option('iterations', {
         type: 'number',
