@@ -39,6 +39,7 @@ test('--json prints one report with a row per size and dtype, figures consistent
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout) as BenchmarkReport;
   assert.equal(report.processes, 2);
+  assert.equal(report.buffers, 'registered', "the group's own arrays by default");
   assert.match(
     report.transport,
     process.platform === 'linux' ? /^shared memory \(headers over a unix socket\)/ : /^unix socket/,
@@ -63,9 +64,20 @@ test('--json prints one report with a row per size and dtype, figures consistent
   }
 });
 
-test('the table names its columns and rows; a bad dtype is a one-line usage error before any worker starts', () => {
-  const table = cli(['test', ...LAUNCH, '--benchmark', '--sizes_mb', '0.5', '--iterations', '1']);
+test('the table names its columns, rows and arrays; a bad dtype or buffer kind is a one-line usage error before any worker starts', () => {
+  const table = cli([
+    'test',
+    ...LAUNCH,
+    '--benchmark',
+    '--sizes_mb',
+    '0.5',
+    '--iterations',
+    '1',
+    '--buffers',
+    'plain',
+  ]);
   assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /; arrays: plain\n/);
   assert.match(table.stdout, /size MB\s+dtype\s+elements\s+time ms\s+algbw GB\/s\s+busbw GB\/s/);
   assert.match(table.stdout, /\n\s+0\.5\s+fp32\s+131072\s/);
   const bad = cli(['test', ...LAUNCH, '--benchmark', '--dtype', 'fp8']);
@@ -73,5 +85,11 @@ test('the table names its columns and rows; a bad dtype is a one-line usage erro
   assert.equal(
     bad.stderr.trim(),
     "ner-launch: error: --dtype: 'fp8' is not one of fp32, fp16, bf16",
+  );
+  const buffers = cli(['test', ...LAUNCH, '--benchmark', '--buffers', 'shared']);
+  assert.equal(buffers.code, 2);
+  assert.equal(
+    buffers.stderr.trim(),
+    "ner-launch: error: --buffers: 'shared' is not one of registered, plain",
   );
 });
