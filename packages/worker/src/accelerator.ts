@@ -269,6 +269,7 @@ export class Accelerator {
 
   /** Leaves the process group (a barrier, then the connections close). */
   end(): Promise<void> {
+    this.bucketer.release();
     return this.group.close();
   }
 

@@ -216,6 +216,15 @@ export class GradientBucketer {
     return this.current;
   }
 
+  /** Gives the buckets' buffers back to the group (a reduction still running keeps them). */
+  release(): void {
+    if (this.current && !this.current.settled) return;
+    for (const buffer of this.buffers) this.group.releaseBuffer(buffer);
+    this.buffers = [];
+    this.plan = undefined;
+    this.planKey = '';
+  }
+
   /** All-reduces every gradient in `grads` in place; returns `grads`. */
   async reduce(
     grads: Map<string, Float32Array>,

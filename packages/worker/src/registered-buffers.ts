@@ -83,11 +83,6 @@ export class RegisteredBuffers {
     return { region: own.id, offset: payload.byteOffset - own.region.bytes.byteOffset };
   }
 
-  /** True when `array` was allocated here and not released. */
-  owns(array: ArrayBufferView): boolean {
-    return this.byMemory.has(array.buffer as ArrayBuffer);
-  }
-
   /** Counts a payload sent by reference; the neighbour answers with CREDIT_REFERENCE_READ. */
   referenceSent(): void {
     this.unread++;

@@ -59,7 +59,7 @@ test('with one process the gradients are left untouched', async () => {
   assert.deepEqual([...g.get('w')!], [1.5]);
 });
 
-test("buckets are the group's own buffers, kept while the plan holds and given back when it changes", async () => {
+test("buckets are the group's own buffers, kept while the plan holds and given back when it changes or at the end", async () => {
   const allocated: Float32Array[] = [];
   const released: Float32Array[] = [];
   const reduced: Float32Array[] = [];
@@ -93,4 +93,8 @@ test("buckets are the group's own buffers, kept while the plan holds and given b
   await step([5]);
   assert.deepEqual(released, allocated.slice(0, 2), 'the old plan gave its buffers back');
   assert.equal(reduced.at(-1), allocated[2]);
+  bucketer.release();
+  assert.deepEqual(released, allocated);
+  await step([5]);
+  assert.equal(allocated.length, 4, 'a reduction after the release plans afresh');
 });
