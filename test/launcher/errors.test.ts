@@ -72,7 +72,11 @@ test('an unknown or malformed train flag is refused before any worker starts', (
   );
   assertUsageError(
     cli(['--cpu', 'train', '--learning_rate', 'fast']),
-    /^ner-launch: error: --learning_rate: expected a number \(got NaN\)$/,
+    /^ner-launch: error: --learning_rate: expected a number \(got "fast"\)$/,
+  );
+  assertUsageError(
+    cli(['--cpu', '--num_processes=two', 'train']),
+    /^ner-launch: error: --num_processes: expected an integer >= 1, got 'two'$/,
   );
 });
 

@@ -13,6 +13,7 @@ import { setupCommand } from './commands/setup.js';
 import { testCommand } from './commands/test.js';
 import { trainCommand } from './commands/train.js';
 import { predictCommand } from './commands/predict.js';
+import { keepUnparsedNumbers } from './unparsed-numbers.js';
 
 /**
  * Builds the CLI for `argv` (without node and script path). `launch` carries the launch
@@ -30,6 +31,7 @@ export function buildCli(
       'Usage: ner-launch [launch flags] <train|script.ts> [args...]\n       ner-launch <command> [flags]',
     )
     .parserConfiguration({ 'camel-case-expansion': true })
+    .middleware(keepUnparsedNumbers(argv), true)
     .command(launchCommand(launch))
     .command(configCommand)
     .command(envCommand)

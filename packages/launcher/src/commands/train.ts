@@ -14,6 +14,7 @@ import {
   resolveTrainOptions,
   trainFlagYargsOptions,
 } from '@ner-launch/trainer/train-flags';
+import { keepUnparsedNumbers } from '../unparsed-numbers.js';
 
 const DESCRIBE =
   'Train a BERT NER model (the reference trainer): flags below, or --config FILE.yaml of them';
@@ -50,6 +51,7 @@ export async function checkTrainArgs(args: string[]): Promise<void> {
   let parsed: Record<string, unknown> | undefined;
   await yargs(['train', ...args])
     .parserConfiguration({ 'camel-case-expansion': true })
+    .middleware(keepUnparsedNumbers(args), true)
     .command({
       command: 'train',
       describe: DESCRIBE,
