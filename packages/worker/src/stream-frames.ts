@@ -189,30 +189,38 @@ export function decodeLocator(
   return { region, offset };
 }
 
+/**
+ * The header of a control frame: a count or id in the piece field, the length of the bytes
+ * that follow it in the payload-length field, a size in the total field.
+ */
+function controlHeader(
+  kind: 'SHARED_MEMORY' | 'REGION' | 'REGION_FREED',
+  piece: number,
+  payloadBytes: number,
+  total: number,
+): Uint8Array {
+  const bytes = new Uint8Array(FRAME_HEADER_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint8(4, KINDS.indexOf(kind) + 1);
+  view.setUint32(12, piece, true);
+  view.setUint32(20, payloadBytes, true);
+  view.setFloat64(32, total, true);
+  return bytes;
+}
+
 /** The header announcing registered buffer `region` of `regionBytes` bytes, shared as `name` (which follows it). */
 export function encodeRegionAnnouncement(
   name: Uint8Array,
   region: number,
   regionBytes: number,
 ): Uint8Array {
-  const bytes = new Uint8Array(FRAME_HEADER_BYTES);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint8(4, KINDS.indexOf('REGION') + 1);
-  view.setUint32(12, region, true);
-  view.setUint32(20, name.byteLength, true);
-  view.setFloat64(32, regionBytes, true);
-  return bytes;
+  return controlHeader('REGION', region, name.byteLength, regionBytes);
 }
 
 /** The header withdrawing registered buffer `region` (the receiver unmaps it). */
 export function encodeRegionFreed(region: number): Uint8Array {
-  const bytes = new Uint8Array(FRAME_HEADER_BYTES);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint8(4, KINDS.indexOf('REGION_FREED') + 1);
-  view.setUint32(12, region, true);
-  return bytes;
+  return controlHeader('REGION_FREED', region, 0, 0);
 }
 
 /** The header offering the right neighbour `slots` shared slots of `slotBytes` bytes in the region `name`. */
@@ -221,12 +229,5 @@ export function encodeSharedMemoryOffer(
   slots: number,
   slotBytes: number,
 ): Uint8Array {
-  const bytes = new Uint8Array(FRAME_HEADER_BYTES);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint8(4, KINDS.indexOf('SHARED_MEMORY') + 1);
-  view.setUint32(12, slots, true);
-  view.setUint32(20, name.byteLength, true);
-  view.setFloat64(32, slotBytes, true);
-  return bytes;
+  return controlHeader('SHARED_MEMORY', slots, name.byteLength, slotBytes);
 }

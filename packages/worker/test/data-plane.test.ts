@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { DataPlane } from '../src/data-plane.js';
 import type { GrpcProcessGroup } from '../src/grpc-process-group.js';
 import { PeerLostError, ProtocolError } from '../src/process-group.js';
+import type { RingFrame } from '../src/ring-link.js';
 import { SHARED_MEMORY_DIR } from '../src/shared-memory.js';
 import { encodeHeader, encodeRegionReference } from '../src/stream-frames.js';
 import { startGroups } from './support/in-process-groups.js';
@@ -22,19 +23,21 @@ const frameFields = {
   format: 'WIRE_FORMAT_BYTES',
 } as const;
 
-/** Header of the first frame rank 0 expects in an all-reduce of 1000 floats over 2 ranks. */
-function firstFrameHeader(payloadBytes: number): Uint8Array {
-  return encodeHeader({
-    op: 0,
-    kind: 'FRAME_KIND_ALL_REDUCE',
-    step: 0,
-    piece: 0,
-    total: 1000,
-    origin: 0,
-    format: 'WIRE_FORMAT_FP32',
-    payload: new Uint8Array(payloadBytes),
-  });
-}
+/** The first frame rank 0 expects in an all-reduce of 1000 floats over 2 ranks. */
+const firstFrame = (payloadBytes: number): RingFrame => ({
+  op: 0,
+  kind: 'FRAME_KIND_ALL_REDUCE',
+  step: 0,
+  piece: 0,
+  total: 1000,
+  origin: 0,
+  format: 'WIRE_FORMAT_FP32',
+  payload: new Uint8Array(payloadBytes),
+});
+
+/** Header of that frame. */
+const firstFrameHeader = (payloadBytes: number): Uint8Array =>
+  encodeHeader(firstFrame(payloadBytes));
 
 /** Rank 0 all-reduces while a misbehaving rank 1 writes `bytes` and maybe hangs up. */
 async function rank0AgainstForgedPeer(bytes: Uint8Array[], hangUp: boolean): Promise<Error> {
@@ -241,22 +244,7 @@ for (const worldSize of [2, 3])
 
 test('a payload placed in a registered buffer the peer never announced is refused', async () => {
   const error = await rank0AgainstForgedPeer(
-    [
-      encodeRegionReference(
-        {
-          op: 0,
-          kind: 'FRAME_KIND_ALL_REDUCE',
-          step: 0,
-          piece: 0,
-          total: 1000,
-          origin: 0,
-          format: 'WIRE_FORMAT_FP32',
-          payload: new Uint8Array(2000),
-        },
-        3,
-        0,
-      ),
-    ],
+    [encodeRegionReference(firstFrame(2000), 3, 0)],
     false,
   );
   assert.ok(error instanceof ProtocolError, String(error));
