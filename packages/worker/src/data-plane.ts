@@ -28,6 +28,7 @@ import {
   SLOTS_PER_LINK,
   SlotReader,
   SlotWriter,
+  creditWord,
 } from './shared-slots.js';
 import {
   FRAME_HEADER_BYTES,
@@ -485,9 +486,7 @@ export class DataPlane implements RingLink {
         log.debug(`data plane: declined rank ${left}'s shared memory: ${(error as Error).message}`);
       }
     }
-    const word = Buffer.alloc(4);
-    word.writeUInt32LE(answer);
-    this.incoming!.write(word);
+    this.incoming!.write(creditWord(answer));
   }
 
   private deliver(): void {

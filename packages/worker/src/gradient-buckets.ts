@@ -197,9 +197,9 @@ export class GradientBucketer {
     const dense = sizes.filter(([name]) => !sparse.has(name));
     const key = dense.map(([n, l]) => `${n}:${l}`).join('|');
     if (!this.plan || key !== this.planKey) {
+      this.release();
       this.plan = planBuckets(dense, this.bucketBytes);
       this.planKey = key;
-      for (const buffer of this.buffers) this.group.releaseBuffer(buffer);
       // The group's own buffers: the neighbour on this machine reads them in place.
       this.buffers =
         this.group.worldSize === 1 ? [] : this.plan.map((b) => this.group.allocateBuffer(b.length));

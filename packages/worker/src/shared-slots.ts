@@ -18,6 +18,13 @@ export const REGISTERED_CREDITS = 0x80000000;
 /** Slots per link: enough to keep copying, reading and adding in flight at once. */
 export const SLOTS_PER_LINK = 4;
 
+/** A credit as it goes on the wire: one u32 little-endian word. */
+export function creditWord(word: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, word, true);
+  return bytes;
+}
+
 /** Sender side: which slots the receiver has given back. */
 export class SlotWriter {
   private readonly free: number[] = [];
@@ -127,8 +134,6 @@ export class SlotReader {
   /** Gives `slot` back; returns the credit word to send. */
   release(slot: number): Uint8Array {
     this.held.delete(slot);
-    const credit = new Uint8Array(4);
-    new DataView(credit.buffer).setUint32(0, slot, true);
-    return credit;
+    return creditWord(slot);
   }
 }
